@@ -1,0 +1,1 @@
+"""Privacy requests from the platform: customer data exports and erasure."""

@@ -1,0 +1,73 @@
+"""The per-app state the engine needs: settings, Redis, queues, clients.
+
+``init_app`` builds it once per Flask app; ``current()`` returns the one of
+the app in context, so jobs and web requests share the same construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import httpx
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+from shopify_app import ShopifyApp
+
+from engine.crypto import TokenCipher
+from engine.settings import Settings
+from engine.shopify.http import make_http_client
+
+EXTENSION_KEY = "revisit"
+
+# Store webhooks first: they are cheap and everything else depends on them.
+QUEUE_NAMES = ("webhooks", "default")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Redis
+    token_cipher: TokenCipher
+    shopify: ShopifyApp
+    http: httpx.Client
+    _queues: dict[str, Queue] = field(default_factory=dict)
+
+    def queue(self, name: str = "default") -> Queue:
+        if name not in self._queues:
+            self._queues[name] = Queue(name, connection=self.redis)
+        return self._queues[name]
+
+    @cached_property
+    def queues(self) -> list[Queue]:
+        return [self.queue(name) for name in QUEUE_NAMES]
+
+
+def build(settings: Settings) -> Runtime:
+    return Runtime(
+        settings=settings,
+        redis=Redis.from_url(
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            health_check_interval=30,
+        ),
+        token_cipher=TokenCipher(settings.token_encryption_keys),
+        shopify=ShopifyApp(
+            client_id=settings.shopify_api_key,
+            client_secret=settings.shopify_api_secret,
+            old_client_secret=settings.shopify_old_api_secret,
+        ),
+        http=make_http_client(settings),
+    )
+
+
+def init_app(app: Flask, settings: Settings) -> Runtime:
+    runtime = build(settings)
+    app.extensions[EXTENSION_KEY] = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    return current_app.extensions[EXTENSION_KEY]

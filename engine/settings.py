@@ -1,0 +1,100 @@
+"""Settings read from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+# Names a production process refuses to start without.
+REQUIRED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TOKEN_ENCRYPTION_KEY",
+    "SHOPIFY_API_KEY",
+    "SHOPIFY_API_SECRET",
+    "APP_URL",
+)
+
+DEFAULT_SCOPES = (
+    "read_orders,read_customers,read_products,write_discounts,"
+    "read_store_credit_accounts,write_store_credit_account_transactions,"
+    "write_app_proxy"
+)
+
+
+class MissingSettingError(RuntimeError):
+    """A setting that production needs is not set."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        listed = ", ".join(names)
+        super().__init__(
+            f"Missing required setting(s): {listed}. Set them in the environment"
+            " (see README, 'Running in production'); only `revisit demo` has"
+            " defaults."
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one Revisit deployment."""
+
+    database_url: str
+    redis_url: str
+    secret_key: str
+    # Fernet keys, newest first: the first encrypts, all decrypt (key rotation).
+    token_encryption_keys: tuple[str, ...]
+    shopify_api_key: str
+    shopify_api_secret: str
+    app_url: str
+    # Accepted alongside the current secret while a rotation rolls out.
+    shopify_old_api_secret: str | None = None
+    shopify_api_version: str = "2026-10"
+    shopify_scopes: str = DEFAULT_SCOPES
+    # Where https://{shop}/... is really sent; set only for the fake platform.
+    shopify_base_url: str | None = None
+    # How old an OAuth callback's timestamp may be, in seconds.
+    oauth_timestamp_tolerance: int = 300
+    reconcile_interval_minutes: int = 15
+    demo: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from the environment; raise if a required one is missing."""
+        env = os.environ if environ is None else environ
+
+        missing = [name for name in REQUIRED if not env.get(name)]
+        if missing:
+            raise MissingSettingError(missing)
+
+        return cls(
+            database_url=normalize_database_url(env["DATABASE_URL"]),
+            redis_url=env["REDIS_URL"],
+            secret_key=env["SECRET_KEY"],
+            token_encryption_keys=tuple(env["TOKEN_ENCRYPTION_KEY"].split(",")),
+            shopify_api_key=env["SHOPIFY_API_KEY"],
+            shopify_api_secret=env["SHOPIFY_API_SECRET"],
+            shopify_old_api_secret=env.get("SHOPIFY_OLD_API_SECRET") or None,
+            app_url=env["APP_URL"].rstrip("/"),
+            shopify_api_version=env.get("SHOPIFY_API_VERSION", "2026-10"),
+            shopify_scopes=env.get("SHOPIFY_SCOPES", DEFAULT_SCOPES),
+            shopify_base_url=env.get("SHOPIFY_BASE_URL") or None,
+            oauth_timestamp_tolerance=int(env.get("OAUTH_TIMESTAMP_TOLERANCE", 300)),
+            reconcile_interval_minutes=int(env.get("RECONCILE_INTERVAL_MINUTES", 15)),
+            demo=env.get("REVISIT_DEMO") == "1",
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with some fields replaced (tests and the demo)."""
+        return replace(self, **changes)
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at the psycopg 3 driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,1 @@
+"""Shops that installed the app: install, uninstall and their Admin API tokens."""

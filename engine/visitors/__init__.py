@@ -1,0 +1,1 @@
+"""Storefront visitors: one record per person per shop, across devices."""

@@ -1,0 +1,1 @@
+"""Store webhooks: the durable record of each delivery and applying it once."""
