@@ -1,0 +1,249 @@
+"""Apply the platform's news of a cart, checkout or order to our records.
+
+Deliveries arrive late, twice and out of order, so each record keeps the
+platform's ``updated_at`` of the state we hold, and older news is ignored.
+Facts that only ever become true (a checkout completed, a cart ordered from)
+are never undone by older news either.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+
+from engine.commerce.models import Cart, Checkout, LineItem, Order
+from engine.db import db
+from engine.shops.models import Shop
+
+logger = logging.getLogger(__name__)
+
+
+def apply_cart(shop: Shop, payload: dict[str, Any]) -> Cart | None:
+    """Apply a ``carts/create`` or ``carts/update`` payload (keyed by ``token``)."""
+    token = str(payload.get("token") or payload.get("id") or "")
+    if not token:
+        raise ValueError("Cart payload has no 'token'.")
+
+    cart = _find(Cart, shop, token=token) or Cart(shop_id=shop.id, token=token)
+    updated_at = parse_time(payload.get("updated_at"))
+    if not _is_newer(cart.platform_updated_at, updated_at):
+        _log_stale("cart", shop, token)
+        return None
+
+    lines = payload.get("line_items") or []
+    cart.platform_updated_at = updated_at
+    cart.platform_created_at = parse_time(payload.get("created_at"))
+    cart.currency = payload.get("currency") or cart.currency
+    cart.item_count = sum(int(line.get("quantity") or 0) for line in lines)
+    cart.total_price = _cart_total(payload, lines)
+    cart.line_items = _line_items(shop, lines)
+    db.session.add(cart)
+
+    if cart.ordered_at is None:
+        cart.ordered_at = _order_time_for(shop, cart_token=token)
+    return cart
+
+
+def apply_checkout(shop: Shop, payload: dict[str, Any]) -> Checkout | None:
+    """Apply a ``checkouts/create`` or ``checkouts/update`` payload."""
+    token = str(payload.get("token") or "")
+    if not token:
+        raise ValueError("Checkout payload has no 'token'.")
+
+    checkout = _find(Checkout, shop, token=token) or Checkout(
+        shop_id=shop.id, token=token
+    )
+    updated_at = parse_time(payload.get("updated_at"))
+    if not _is_newer(checkout.platform_updated_at, updated_at):
+        _log_stale("checkout", shop, token)
+        return None
+
+    customer = payload.get("customer") or {}
+    checkout.platform_updated_at = updated_at
+    checkout.platform_created_at = parse_time(payload.get("created_at"))
+    checkout.cart_token = payload.get("cart_token") or checkout.cart_token
+    checkout.customer_id = _platform_id(customer.get("id")) or checkout.customer_id
+    checkout.email = payload.get("email") or customer.get("email") or checkout.email
+    checkout.phone = payload.get("phone") or customer.get("phone") or checkout.phone
+    checkout.first_name = customer.get("first_name") or checkout.first_name
+    checkout.abandoned_checkout_url = payload.get("abandoned_checkout_url")
+    checkout.currency = payload.get("presentment_currency") or payload.get("currency")
+    checkout.total_price = money(payload.get("total_price"))
+    checkout.line_items = _line_items(shop, payload.get("line_items") or [])
+    db.session.add(checkout)
+
+    if checkout.completed_at is None:
+        checkout.completed_at = parse_time(payload.get("completed_at"))
+    if checkout.completed_at is None:
+        checkout.completed_at = _order_time_for(shop, checkout_token=token)
+    if checkout.completed_at is None and checkout.cart_token:
+        checkout.completed_at = _order_time_for(shop, cart_token=checkout.cart_token)
+    return checkout
+
+
+def apply_order(shop: Shop, payload: dict[str, Any]) -> Order | None:
+    """Apply an ``orders/create`` or ``orders/paid`` payload.
+
+    Also marks the checkout and cart the order came from as completed, which
+    is what stops reminders for them.
+    """
+    order_id = _platform_id(payload.get("id"))
+    if not order_id:
+        raise ValueError("Order payload has no 'id'.")
+
+    order = _find(Order, shop, order_id=order_id) or Order(
+        shop_id=shop.id, order_id=order_id
+    )
+    updated_at = parse_time(payload.get("updated_at"))
+    if not _is_newer(order.platform_updated_at, updated_at):
+        _log_stale("order", shop, order_id)
+        return None
+
+    _fill_order(order, payload, updated_at)
+    order.line_items = _line_items(shop, payload.get("line_items") or [])
+    db.session.add(order)
+    db.session.flush()
+
+    _complete_sources(shop, order)
+    return order
+
+
+def _fill_order(order: Order, payload: dict[str, Any], updated_at: datetime) -> None:
+    customer = payload.get("customer") or {}
+    order.platform_updated_at = updated_at
+    order.name = payload.get("name")
+    order.checkout_token = payload.get("checkout_token") or order.checkout_token
+    order.cart_token = payload.get("cart_token") or order.cart_token
+    order.customer_id = _platform_id(customer.get("id")) or order.customer_id
+    order.email = payload.get("email") or customer.get("email") or order.email
+    order.phone = payload.get("phone") or customer.get("phone") or order.phone
+    order.currency = payload.get("presentment_currency") or payload.get("currency")
+    order.total_price = money(payload.get("total_price"))
+    order.financial_status = payload.get("financial_status")
+    order.placed_at = parse_time(payload.get("created_at")) or updated_at
+    order.cancelled_at = parse_time(payload.get("cancelled_at"))
+    if order.paid_at is None and order.financial_status == "paid":
+        order.paid_at = parse_time(payload.get("processed_at")) or updated_at
+
+
+def _complete_sources(shop: Shop, order: Order) -> None:
+    when = order.placed_at
+    if order.checkout_token:
+        db.session.execute(
+            update(Checkout)
+            .where(
+                Checkout.shop_id == shop.id,
+                Checkout.token == order.checkout_token,
+                Checkout.completed_at.is_(None),
+            )
+            .values(completed_at=when)
+        )
+    if order.cart_token:
+        db.session.execute(
+            update(Cart)
+            .where(
+                Cart.shop_id == shop.id,
+                Cart.token == order.cart_token,
+                Cart.ordered_at.is_(None),
+            )
+            .values(ordered_at=when)
+        )
+        db.session.execute(
+            update(Checkout)
+            .where(
+                Checkout.shop_id == shop.id,
+                Checkout.cart_token == order.cart_token,
+                Checkout.completed_at.is_(None),
+            )
+            .values(completed_at=when)
+        )
+
+
+def _order_time_for(
+    shop: Shop, *, cart_token: str | None = None, checkout_token: str | None = None
+) -> datetime | None:
+    """When an already-known order was placed from this cart or checkout."""
+    query = select(Order.placed_at).where(Order.shop_id == shop.id)
+    if cart_token is not None:
+        query = query.where(Order.cart_token == cart_token)
+    if checkout_token is not None:
+        query = query.where(Order.checkout_token == checkout_token)
+    return db.session.scalar(query.limit(1))
+
+
+def _find(model: type, shop: Shop, **keys: str):  # noqa: ANN202
+    query = select(model).where(model.shop_id == shop.id)
+    for name, value in keys.items():
+        query = query.where(getattr(model, name) == value)
+    return db.session.scalar(query)
+
+
+def _is_newer(held: datetime | None, incoming: datetime | None) -> bool:
+    if held is None:
+        return True
+    if incoming is None:
+        return False
+    return incoming >= held
+
+
+def _log_stale(kind: str, shop: Shop, key: str) -> None:
+    logger.info(
+        "commerce.stale_update_ignored",
+        extra={"shop_id": shop.id, "kind": kind, "key": key},
+    )
+
+
+def _line_items(shop: Shop, lines: list[dict[str, Any]]) -> list[LineItem]:
+    return [
+        LineItem(
+            shop_id=shop.id,
+            position=position,
+            product_id=_platform_id(line.get("product_id")),
+            variant_id=_platform_id(line.get("variant_id")),
+            title=str(line.get("title") or "")[:512],
+            variant_title=line.get("variant_title"),
+            sku=line.get("sku"),
+            quantity=int(line.get("quantity") or 1),
+            price=money(line.get("price")),
+        )
+        for position, line in enumerate(lines)
+    ]
+
+
+def _cart_total(payload: dict[str, Any], lines: list[dict[str, Any]]) -> Decimal | None:
+    if payload.get("total_price") is not None:
+        return money(payload["total_price"])
+    totals = [money(line.get("line_price")) for line in lines]
+    if any(total is None for total in totals):
+        return None
+    return sum(totals, Decimal("0"))
+
+
+def money(value: object) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        raise ValueError(f"Not a money amount: {value!r}.") from exc
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse the platform's ISO 8601 timestamps; naive ones are refused."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"Timestamp without a zone: {value!r}.")
+    return parsed
+
+
+def _platform_id(value: object) -> str | None:
+    """Numeric ids and GraphQL ids (gid://shopify/Order/1) both become '1'."""
+    if value in (None, ""):
+        return None
+    return str(value).rsplit("/", 1)[-1]

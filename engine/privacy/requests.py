@@ -1,0 +1,199 @@
+"""The platform's mandatory privacy requests, carried out for real.
+
+``customers/data_request`` gathers everything we hold on a customer into an
+export the merchant can hand over; ``customers/redact`` erases it;
+``shop/redact`` (48 hours after an uninstall) erases everything of the shop.
+A customer is matched by platform customer id, e-mail and phone, since
+carts and visitors may know only one of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete, false, or_, select, update
+
+from engine.commerce.models import Cart, Checkout, LineItem, Order
+from engine.db import db
+from engine.privacy.models import DataExport
+from engine.shops.models import Shop
+from engine.visitors.models import Visitor
+from engine.webhooks.models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+
+def export_customer_data(shop: Shop, payload: dict[str, Any]) -> DataExport:
+    """Build and store the export for a ``customers/data_request``."""
+    customer = payload.get("customer") or {}
+    order_ids = [str(order_id) for order_id in payload.get("orders_requested") or []]
+    visitors = _visitors(shop, customer)
+    checkouts = _checkouts(shop, customer)
+    orders = _orders(shop, customer, order_ids)
+
+    document = {
+        "shop_domain": shop.shop_domain,
+        "customer": {key: customer.get(key) for key in ("id", "email", "phone")},
+        "visitors": [_visitor_dict(visitor) for visitor in visitors],
+        "checkouts": [_checkout_dict(checkout) for checkout in checkouts],
+        "orders": [_order_dict(order) for order in orders],
+    }
+    export = DataExport(
+        shop_id=shop.id,
+        data_request_id=str((payload.get("data_request") or {}).get("id") or ""),
+        customer_id=_str(customer.get("id")),
+        customer_email=customer.get("email"),
+        document=document,
+    )
+    db.session.add(export)
+    logger.info(
+        "privacy.customer_data_exported",
+        extra={"shop_id": shop.id, "records": len(visitors + checkouts + orders)},
+    )
+    return export
+
+
+def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
+    """Erase a customer's personal data for a ``customers/redact``.
+
+    Visitors, carts and checkouts go entirely. Orders stay, stripped of
+    everything that identifies the person, because the merchant's revenue
+    figures count them.
+    """
+    customer = payload.get("customer") or {}
+    order_ids = [str(order_id) for order_id in payload.get("orders_to_redact") or []]
+    visitors = _visitors(shop, customer)
+    checkouts = _checkouts(shop, customer)
+    orders = _orders(shop, customer, order_ids)
+
+    # A cart names nobody itself; it is the customer's through a visitor, or
+    # through the cart token of their checkout or order.
+    visitor_ids = [visitor.id for visitor in visitors]
+    cart_tokens = {row.cart_token for row in [*checkouts, *orders] if row.cart_token}
+    carts = db.session.scalars(
+        select(Cart).where(
+            Cart.shop_id == shop.id,
+            or_(Cart.visitor_id.in_(visitor_ids), Cart.token.in_(cart_tokens)),
+        )
+    )
+    for record in [*carts, *checkouts]:
+        db.session.delete(record)
+    for order in orders:
+        order.customer_id = order.email = order.phone = None
+        order.visitor_id = None
+    for visitor in visitors:
+        db.session.delete(visitor)
+    db.session.execute(
+        delete(DataExport).where(
+            DataExport.shop_id == shop.id,
+            _matches(DataExport.customer_id, DataExport.customer_email, customer),
+        )
+    )
+    logger.info("privacy.customer_redacted", extra={"shop_id": shop.id})
+
+
+def redact_shop(shop: Shop) -> None:
+    """Erase everything held for a shop, for ``shop/redact``."""
+    shop_id = shop.id
+    for model in (LineItem, Order, Checkout, Cart, Visitor, DataExport):
+        db.session.execute(delete(model).where(model.shop_id == shop_id))
+    # By domain too: a delivery that never applied was never linked by id.
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            or_(
+                WebhookDelivery.shop_id == shop_id,
+                WebhookDelivery.shop_domain == shop.shop_domain,
+            )
+        )
+        .values(payload=None, shop_id=None)
+    )
+    db.session.delete(shop)
+    logger.info("privacy.shop_redacted", extra={"shop_id": shop_id})
+
+
+def _visitors(shop: Shop, customer: dict[str, Any]) -> list[Visitor]:
+    condition = _matches(Visitor.customer_id, Visitor.email, customer, Visitor.phone)
+    return list(
+        db.session.scalars(select(Visitor).where(Visitor.shop_id == shop.id, condition))
+    )
+
+
+def _checkouts(shop: Shop, customer: dict[str, Any]) -> list[Checkout]:
+    condition = _matches(Checkout.customer_id, Checkout.email, customer, Checkout.phone)
+    return list(
+        db.session.scalars(
+            select(Checkout).where(Checkout.shop_id == shop.id, condition)
+        )
+    )
+
+
+def _orders(shop: Shop, customer: dict[str, Any], order_ids: list[str]) -> list[Order]:
+    condition = _matches(Order.customer_id, Order.email, customer, Order.phone)
+    if order_ids:
+        condition = or_(condition, Order.order_id.in_(order_ids))
+    return list(
+        db.session.scalars(select(Order).where(Order.shop_id == shop.id, condition))
+    )
+
+
+def _matches(id_column, email_column, customer: dict[str, Any], phone_column=None):  # noqa: ANN001, ANN202
+    """A condition true for rows that name this customer by id, e-mail or phone."""
+    clauses = []
+    if customer.get("id") is not None:
+        clauses.append(id_column == _str(customer["id"]))
+    if customer.get("email"):
+        clauses.append(email_column == customer["email"])
+    if phone_column is not None and customer.get("phone"):
+        clauses.append(phone_column == customer["phone"])
+    # No identifier at all must match nothing, never everything.
+    return or_(*clauses) if clauses else false()
+
+
+def _visitor_dict(visitor: Visitor) -> dict[str, Any]:
+    return {
+        "public_id": visitor.public_id,
+        "email": visitor.email,
+        "phone": visitor.phone,
+        "first_name": visitor.first_name,
+        "first_seen": visitor.created_at.isoformat(),
+        "last_seen": visitor.last_seen_at.isoformat(),
+    }
+
+
+def _checkout_dict(checkout: Checkout) -> dict[str, Any]:
+    return {
+        "token": checkout.token,
+        "email": checkout.email,
+        "phone": checkout.phone,
+        "total_price": _str(checkout.total_price),
+        "currency": checkout.currency,
+        "completed_at": _iso(checkout.completed_at),
+        "items": [_item_dict(item) for item in checkout.line_items],
+    }
+
+
+def _order_dict(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "name": order.name,
+        "email": order.email,
+        "phone": order.phone,
+        "total_price": _str(order.total_price),
+        "currency": order.currency,
+        "placed_at": _iso(order.placed_at),
+        "items": [_item_dict(item) for item in order.line_items],
+    }
+
+
+def _item_dict(item: LineItem) -> dict[str, Any]:
+    return {"title": item.title, "quantity": item.quantity, "price": _str(item.price)}
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _iso(value) -> str | None:  # noqa: ANN001
+    return value.isoformat() if value else None

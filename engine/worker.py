@@ -1,0 +1,65 @@
+"""The RQ worker that runs engine jobs inside the Flask app's context.
+
+Each job gets a fresh app context, so it starts with a clean database session
+and ends with it removed. In a forked work-horse the pooled connections
+inherited from the parent are dropped first: two processes must never share
+one database socket.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from rq import SimpleWorker, Worker
+from rq.job import Job
+from rq.queue import Queue
+
+from engine.db import db
+from engine.periodic import ensure_scheduled
+
+logger = logging.getLogger(__name__)
+
+
+class AppContextMixin:
+    """Runs each job in its own app context of ``self.app``."""
+
+    app: Flask
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        with self.app.app_context():
+            if self.is_forking:
+                db.engine.dispose(close=False)
+            return super().perform_job(job, queue)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        # Redis may have lost the periodic jobs (a flush, a restart without
+        # persistence); put them back on the regular maintenance tick.
+        with self.app.app_context():
+            ensure_scheduled()
+
+
+class RevisitWorker(AppContextMixin, Worker):
+    """The production worker: forks a work-horse per job."""
+
+    is_forking = True
+
+
+class RevisitSimpleWorker(AppContextMixin, SimpleWorker):
+    """Runs jobs in its own process: for tests and single-process demos."""
+
+    is_forking = False
+
+
+def make_worker(app: Flask, *, forking: bool = True, **kwargs: object) -> Worker:
+    """Build a worker for the app's queues, ready for ``work()``."""
+    from engine.runtime import EXTENSION_KEY
+
+    runtime = app.extensions[EXTENSION_KEY]
+    worker_class = RevisitWorker if forking else RevisitSimpleWorker
+    worker = worker_class(runtime.queues, connection=runtime.redis, **kwargs)
+    worker.app = app
+    with app.app_context():
+        ensure_scheduled()
+    return worker
