@@ -1,0 +1,65 @@
+"""One error shape for every JSON answer: ``{"detail": ..., "code": ...}``.
+
+HTML pages (install screens, the admin) get a short page instead of a stack
+trace. Any unexpected error rolls back the session so nothing half-written
+is committed later by the same request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from engine.db import db
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error answered to the caller with a status, a code and a sentence."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def error_response(status: int, code: str, detail: str) -> Response:
+    if _wants_json():
+        response = jsonify(detail=detail, code=code)
+    else:
+        response = Response(
+            render_template("error.html", status=status, detail=detail, code=code),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.code, error.detail)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(error.code or 500, code, error.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        db.session.rollback()
+        logger.exception("http.unexpected_error", extra={"path": request.path})
+        return error_response(
+            500, "internal_error", "Something went wrong on our side; try again."
+        )
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(("/webhooks/", "/api/")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json"

@@ -1,0 +1,70 @@
+"""``POST /webhooks/shopify``: every store topic, verified, recorded, queued.
+
+The HMAC is checked over the raw body before anything reads it. The view
+then only records the delivery and answers; workers apply it, because the
+platform gives up on a delivery after 5 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Response, request
+
+from engine.runtime import current
+from engine.webhooks.deliveries import Delivery, record_delivery
+from plugin.errors import ApiError, error_response
+from plugin.shopify_request import as_shopify_request
+from plugin.webhooks import bp
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id")
+
+
+@bp.post("/webhooks/shopify")
+def shopify_webhook() -> Response:
+    result = current().shopify.verify_webhook_req(as_shopify_request())
+    if not result.ok:
+        logger.warning(
+            "webhooks.shopify.rejected",
+            extra={"code": result.log.code, "remote_addr": request.remote_addr},
+        )
+        return error_response(
+            401, result.log.code, "The webhook's X-Shopify-Hmac-Sha256 is not valid."
+        )
+
+    # A duplicate is acknowledged like the first: the platform must stop
+    # redelivering it either way.
+    record_delivery(_delivery_from_request())
+    return Response(status=200)
+
+
+def _delivery_from_request() -> Delivery:
+    headers = request.headers
+    missing = [name for name in REQUIRED_HEADERS if not headers.get(name)]
+    if missing:
+        raise ApiError(400, "missing_header", f"Header {missing[0]} is required.")
+
+    return Delivery(
+        shop_domain=headers["X-Shopify-Shop-Domain"].lower(),
+        topic=headers["X-Shopify-Topic"],
+        webhook_id=headers["X-Shopify-Webhook-Id"],
+        event_id=headers.get("X-Shopify-Event-Id") or None,
+        api_version=headers.get("X-Shopify-API-Version"),
+        triggered_at=_triggered_at(headers.get("X-Shopify-Triggered-At")),
+        body=request.get_data(as_text=True),
+    )
+
+
+def _triggered_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            400, "invalid_header", "Header X-Shopify-Triggered-At is not ISO 8601."
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
