@@ -1,0 +1,433 @@
+"""The webhook endpoint: HMAC first, then recorded once, queued, applied, swept."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from engine.commerce.models import Checkout
+from engine.db import db, utcnow
+from engine.runtime import current
+from engine.shops.install import shop_by_domain
+from engine.shops.models import Shop
+from engine.webhooks.jobs import sweep_stale_deliveries
+from engine.webhooks.models import WebhookDelivery
+from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
+from tests.conftest import API_KEY, OTHER_SHOP_DOMAIN, SHOP_DOMAIN, run_jobs
+from tests.webhooks import (
+    WEBHOOK_PATH,
+    count_rows,
+    iso,
+    post_webhook,
+    queued_webhook_jobs,
+    uninstalled_payload,
+)
+
+CHECKOUT_TOKEN = "5e8c1b7a3d2f4a90b6e4c2d8f1a7b3c5"
+
+
+def _only_delivery() -> WebhookDelivery:
+    db.session.expire_all()
+    return db.session.scalars(select(WebhookDelivery)).one()
+
+
+def _assert_refused(response: TestResponse, code: str) -> None:
+    assert response.status_code == 401
+    assert response.get_json() == {
+        "detail": "The webhook's X-Shopify-Hmac-Sha256 is not valid.",
+        "code": code,
+    }
+    assert count_rows(WebhookDelivery) == 0
+    assert queued_webhook_jobs() == 0
+
+
+# --- HMAC ---------------------------------------------------------------------
+
+
+def test_webhook_with_valid_hmac_is_recorded_and_queued(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given
+    payload = load_payload("checkouts/create")
+
+    # when
+    response = post_webhook(
+        client,
+        platform,
+        "checkouts/create",
+        payload,
+        webhook_id="wh-valid-1",
+        event_id="ev-valid-1",
+    )
+
+    # then
+    assert response.status_code == 200
+    delivery = _only_delivery()
+    assert delivery.shop_domain == SHOP_DOMAIN
+    assert delivery.topic == "checkouts/create"
+    assert delivery.webhook_id == "wh-valid-1"
+    assert delivery.event_id == "ev-valid-1"
+    assert delivery.status == "received"
+    assert json.loads(delivery.payload) == payload
+    assert queued_webhook_jobs() == 1
+
+
+def test_webhook_with_tampered_body_is_refused(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given headers signed for one body, sent with another
+    signed_body = json.dumps(load_payload("checkouts/create")).encode()
+    headers = platform.webhook_headers("checkouts/create", SHOP_DOMAIN, signed_body)
+    tampered = signed_body.replace(b"1520.00", b"1.00")
+
+    # when
+    response = client.post(WEBHOOK_PATH, data=tampered, headers=headers)
+
+    # then
+    _assert_refused(response, "invalid_hmac")
+
+
+def test_webhook_without_hmac_header_is_refused(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # when
+    response = post_webhook(
+        client,
+        platform,
+        "checkouts/create",
+        load_payload("checkouts/create"),
+        headers={"X-Shopify-Hmac-Sha256": None},
+    )
+
+    # then
+    _assert_refused(response, "missing_hmac_header")
+
+
+def test_webhook_signed_with_wrong_secret_is_refused(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given
+    impostor = FakeShopifyPlatform(API_KEY, "not-the-app-secret-0123456789abcdef")
+
+    # when
+    response = post_webhook(
+        client, impostor, "checkouts/create", load_payload("checkouts/create")
+    )
+
+    # then
+    _assert_refused(response, "invalid_hmac")
+
+
+def test_webhook_body_is_not_parsed_before_hmac_check(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given a body that is not JSON, with an HMAC that is not its own
+    headers = {"X-Shopify-Hmac-Sha256": "Zm9yZ2VkLWhtYWMtdmFsdWU="}
+
+    # when
+    response = post_webhook(
+        client, platform, "checkouts/create", b"{not json", headers=headers
+    )
+
+    # then 401 for the signature, not 400 for the body
+    _assert_refused(response, "invalid_hmac")
+
+
+def test_webhook_without_webhook_id_is_refused_naming_the_header(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # when
+    response = post_webhook(
+        client,
+        platform,
+        "checkouts/create",
+        load_payload("checkouts/create"),
+        headers={"X-Shopify-Webhook-Id": None},
+    )
+
+    # then
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "detail": "Header X-Shopify-Webhook-Id is required.",
+        "code": "missing_header",
+    }
+    assert count_rows(WebhookDelivery) == 0
+    assert queued_webhook_jobs() == 0
+
+
+# --- duplicates ---------------------------------------------------------------
+
+
+def test_webhook_redelivered_with_same_id_is_applied_once_and_erased(
+    app: Flask, client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given
+    payload = load_payload("checkouts/create")
+    first = post_webhook(
+        client, platform, "checkouts/create", payload, webhook_id="wh-dup"
+    )
+
+    # when the platform redelivers it (a new event id, the same webhook id)
+    again = post_webhook(
+        client, platform, "checkouts/create", payload, webhook_id="wh-dup"
+    )
+    jobs = queued_webhook_jobs()
+    run_jobs(app)
+
+    # then
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert jobs == 1
+    delivery = _only_delivery()
+    assert (delivery.status, delivery.attempts) == ("applied", 1)
+    assert (delivery.payload, delivery.shop_id) == (None, shop.id)
+    assert count_rows(Checkout) == 1
+    assert queued_webhook_jobs() == 0
+
+
+def test_webhook_same_event_under_new_webhook_id_is_recorded_once(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given
+    payload = load_payload("checkouts/create")
+    post_webhook(client, platform, "checkouts/create", payload, event_id="ev-1")
+
+    # when the same merchant action is reported under another webhook id
+    response = post_webhook(
+        client, platform, "checkouts/create", payload, event_id="ev-1"
+    )
+
+    # then
+    assert response.status_code == 200
+    assert count_rows(WebhookDelivery) == 1
+    assert queued_webhook_jobs() == 1
+
+
+def test_webhook_same_event_id_on_other_topic_is_recorded_twice(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given
+    payload = load_payload("orders/create")
+    post_webhook(client, platform, "orders/create", payload, event_id="ev-2")
+
+    # when
+    response = post_webhook(
+        client, platform, "orders/paid", load_payload("orders/paid"), event_id="ev-2"
+    )
+
+    # then
+    assert response.status_code == 200
+    assert count_rows(WebhookDelivery, event_id="ev-2") == 2
+    assert queued_webhook_jobs() == 2
+
+
+def test_webhook_for_unknown_shop_is_ignored(
+    app: Flask, client: FlaskClient, platform: FakeShopifyPlatform
+) -> None:
+    # when
+    post_webhook(client, platform, "checkouts/create", load_payload("checkouts/create"))
+    run_jobs(app)
+
+    # then
+    delivery = _only_delivery()
+    assert (delivery.status, delivery.shop_id) == ("ignored", None)
+    assert count_rows(Checkout) == 0
+
+
+# --- uninstall and reinstall --------------------------------------------------
+
+
+def _post_uninstall(
+    client: FlaskClient, platform: FakeShopifyPlatform, triggered_at: str | None = None
+) -> int:
+    payload = uninstalled_payload()
+    response = post_webhook(
+        client, platform, "app/uninstalled", payload, triggered_at=triggered_at
+    )
+    return response.status_code
+
+
+def _open_app(client: FlaskClient, platform: FakeShopifyPlatform) -> Shop:
+    """The merchant opens the app in the admin; returns the shop as stored."""
+    token = platform.session_token(SHOP_DOMAIN)
+    response = client.get(f"/?shop={SHOP_DOMAIN}&embedded=1&id_token={token}")
+    assert response.status_code == 200
+    db.session.expire_all()
+    return shop_by_domain(SHOP_DOMAIN)
+
+
+def test_uninstall_revokes_access_before_any_job_runs(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given
+    platform.uninstall(SHOP_DOMAIN)
+    moment = utcnow()
+
+    # when
+    status = _post_uninstall(client, platform, triggered_at=iso(moment))
+
+    # then, with the job still queued
+    assert (status, queued_webhook_jobs()) == (200, 1)
+    db.session.expire_all()
+    revoked = shop_by_domain(SHOP_DOMAIN)
+    assert (revoked.access_token, revoked.refresh_token) == (None, None)
+    assert revoked.access_token_expires_at is None
+    assert revoked.refresh_token_expires_at is None
+    assert revoked.uninstalled_at == moment
+    assert revoked.is_installed is False
+
+
+def test_uninstall_triggered_before_current_install_does_not_revoke(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given an uninstall from before the current install, delivered late
+    access_token, installed_at = shop.access_token, shop.installed_at
+
+    # when
+    status = _post_uninstall(client, platform, iso(installed_at - timedelta(hours=1)))
+
+    # then
+    assert status == 200
+    db.session.expire_all()
+    kept = shop_by_domain(SHOP_DOMAIN)
+    assert kept.access_token == access_token
+    assert (kept.installed_at, kept.uninstalled_at) == (installed_at, None)
+    assert kept.is_installed is True
+
+
+def test_reinstall_after_uninstall_installs_with_new_tokens(
+    app: Flask, client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given an uninstalled shop
+    old_access, old_refresh = shop.access_token, shop.refresh_token
+    old_installed_at = shop.installed_at
+    platform.uninstall(SHOP_DOMAIN)
+    _post_uninstall(client, platform)
+    run_jobs(app)
+
+    # when the merchant installs again and opens the app
+    platform.install(SHOP_DOMAIN)
+    reinstalled = _open_app(client, platform)
+
+    # then
+    assert (reinstalled.id, count_rows(Shop)) == (shop.id, 1)
+    assert reinstalled.is_installed is True
+    assert reinstalled.uninstalled_at is None
+    assert reinstalled.installed_at > old_installed_at
+    assert reinstalled.access_token not in (None, old_access)
+    assert reinstalled.refresh_token not in (None, old_refresh)
+
+
+def test_late_uninstall_after_reinstall_keeps_new_tokens(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given the merchant uninstalled, then reinstalled before we heard of it,
+    # and opening the app re-authorised it since the stored token had expired
+    platform.uninstall(SHOP_DOMAIN)
+    uninstalled_at = utcnow()
+    platform.install(SHOP_DOMAIN)
+    shop.access_token_expires_at = uninstalled_at - timedelta(minutes=1)
+    db.session.commit()
+    new_access = _open_app(client, platform).access_token
+
+    # when the uninstall webhook arrives late
+    _post_uninstall(client, platform, triggered_at=iso(uninstalled_at))
+
+    # then the reinstall stands
+    db.session.expire_all()
+    reinstalled = shop_by_domain(SHOP_DOMAIN)
+    assert reinstalled.access_token == new_access
+    assert reinstalled.is_installed is True
+
+
+# --- stale delivery sweep -----------------------------------------------------
+
+
+def _lose_queued_job() -> WebhookDelivery:
+    """Empty the queue, as if Redis lost the job, and return the waiting row."""
+    current().queue("webhooks").empty()
+    return _only_delivery()
+
+
+def test_sweep_requeues_and_applies_stale_delivery(
+    app: Flask, client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given a delivery left waiting for three minutes with no job
+    post_webhook(client, platform, "checkouts/create", load_payload("checkouts/create"))
+    delivery = _lose_queued_job()
+    delivery.received_at = utcnow() - timedelta(minutes=3)
+    db.session.commit()
+
+    # when
+    swept = sweep_stale_deliveries()
+    jobs = queued_webhook_jobs()
+    run_jobs(app)
+
+    # then
+    assert (swept, jobs) == (1, 1)
+    applied = _only_delivery()
+    assert (applied.status, applied.payload, applied.attempts) == ("applied", None, 1)
+    checkout = db.session.scalars(select(Checkout)).one()
+    assert checkout.token == CHECKOUT_TOKEN
+
+
+@pytest.mark.parametrize("status", ["received", "applied"])
+def test_sweep_leaves_recent_or_finished_delivery_alone(
+    app: Flask,
+    client: FlaskClient,
+    platform: FakeShopifyPlatform,
+    shop: Shop,
+    status: str,
+) -> None:
+    # given a delivery that is recent (received) or old but already applied
+    post_webhook(client, platform, "checkouts/create", load_payload("checkouts/create"))
+    delivery = _lose_queued_job()
+    if status == "applied":
+        delivery.status = "applied"
+        delivery.received_at = utcnow() - timedelta(minutes=30)
+    db.session.commit()
+
+    # when
+    swept = sweep_stale_deliveries()
+
+    # then
+    assert swept == 0
+    assert queued_webhook_jobs() == 0
+    assert _only_delivery().status == status
+
+
+def test_uninstall_body_naming_another_shop_does_not_revoke(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given a genuine signed uninstall body of another shop, replayed under
+    # this shop's (unsigned) header
+    body = uninstalled_payload(OTHER_SHOP_DOMAIN)
+
+    # when
+    response = post_webhook(client, platform, "app/uninstalled", body)
+
+    # then it is acknowledged but changes nothing
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert shop_by_domain(SHOP_DOMAIN).is_installed
+
+
+def test_shop_redact_replayed_under_another_topic_is_ignored(
+    app: Flask, client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given a signed checkout body replayed with the topic header shop/redact
+    body = load_payload("checkouts/create")
+
+    # when
+    post_webhook(client, platform, "shop/redact", body)
+    run_jobs(app)
+
+    # then the shop is still there and the delivery was ignored
+    db.session.expire_all()
+    assert shop_by_domain(SHOP_DOMAIN) is not None
+    assert count_rows(WebhookDelivery, topic="shop/redact", status="ignored") == 1
