@@ -95,11 +95,20 @@ def current() -> None:
 
 
 @cli.command()
-def demo() -> None:
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    help="The app's port; the fake store platform takes the next one.",
+)
+@click.option("--data-dir", default=".demo", show_default=True, type=click.Path())
+def demo(port: int, data_dir: str) -> None:
     """Run everything on this machine with no servers: app, worker, fake store."""
+    from pathlib import Path
+
     from plugin.demo import run_demo
 
-    run_demo()
+    run_demo(port=port, data_dir=Path(data_dir))
 
 
 @cli.command("generate-key")

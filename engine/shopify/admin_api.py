@@ -21,7 +21,7 @@ import httpx
 from engine.runtime import current
 from engine.shopify.errors import AccessRevokedError, AdminApiError
 from engine.shops.models import Shop
-from engine.shops.tokens import access_token_for
+from engine.shops.tokens import access_token_for, forget_access_token
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ class AdminApi:
             return _Retry(reason=f"network error {type(exc).__name__}")
 
         if response.status_code == 401:
+            forget_access_token(self.shop.id)
             raise AccessRevokedError(
                 "The Admin API refused the shop's access token.",
                 shop_domain=self.shop.shop_domain,

@@ -107,6 +107,22 @@ def access_token_for(shop: Shop) -> str:
     return shop.access_token
 
 
+def forget_access_token(shop_id: int) -> None:
+    """Drop a token the platform refused, so the next admin visit exchanges anew.
+
+    Runs in its own transaction: the caller's work is failing and may roll
+    back, but the token is no good either way.
+    """
+    with Session(db.engine) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            return
+        shop.access_token = shop.refresh_token = None
+        shop.access_token_expires_at = shop.refresh_token_expires_at = None
+        session.commit()
+    logger.warning("shops.token_refused", extra={"shop_id": shop_id})
+
+
 def _refresh_if_due(shop_id: int) -> dict[str, object]:
     # A session of its own: a fresh transaction sees a refresh another process
     # committed while we waited for the lock.

@@ -1,4 +1,4 @@
-"""Create data_exports: answers to customers" data requests.
+"""Create data_exports: answers to customers' data requests.
 
 Revision ID: 0005
 Revises: 0004

@@ -25,6 +25,7 @@ from engine.shopify.oauth import (
 )
 from engine.shops.install import record_install, shop_by_domain
 from engine.shops.models import Shop
+from engine.shops.overview import shop_overview
 from engine.shops.tokens import TokenGrant, access_token_for
 from plugin.errors import ApiError
 from plugin.install import bp
@@ -50,9 +51,20 @@ def app_home() -> Response:
         return shop
 
     response = make_response(
-        render_template("app_home.html", shop=shop, settings=runtime.settings)
+        render_template(
+            "app_home.html",
+            shop=shop,
+            overview=shop_overview(shop),
+            settings=runtime.settings,
+        )
     )
     response.headers.update(verified.response.headers)
+    if runtime.settings.shopify_base_url:
+        # The sandbox admin frames the app from its own origin, not the
+        # platform's, so the frame-ancestors shopifyapp sets must name it.
+        response.headers["Content-Security-Policy"] = (
+            f"frame-ancestors {runtime.settings.shopify_base_url};"
+        )
     return response
 
 

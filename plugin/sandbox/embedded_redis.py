@@ -18,6 +18,10 @@ logger = logging.getLogger(__name__)
 def start_embedded_redis(host: str = "127.0.0.1", port: int = 0) -> str:
     """Serve a fakeredis server from a daemon thread; return its ``redis://`` URL."""
     server = TcpFakeServer((host, port), server_type="redis")
+    # A client's connection thread (a worker blocked in BLPOP) must not keep
+    # the process alive once the demo or the tests are done.
+    server.daemon_threads = True
+    server.block_on_close = False
     bound_host, bound_port = server.server_address
     threading.Thread(
         target=server.serve_forever, name="embedded-redis", daemon=True

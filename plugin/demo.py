@@ -1,0 +1,173 @@
+"""``revisit demo``: the whole app on one machine, with nothing installed.
+
+It runs the web app, an RQ worker with its scheduler, an embedded Redis
+and the fake store platform, keeps its data in ``.demo/`` (SQLite), installs
+a demo store the way the platform would and sends it the platform's sample
+webhooks. Everything here is for trying Revisit out; production runs
+``revisit serve`` and ``revisit worker`` against PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+import flask_migrate
+import httpx
+from cryptography.fernet import Fernet
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from engine.shops.install import shop_by_domain
+from engine.shops.tokens import forget_access_token
+from plugin import create_app
+from plugin.sandbox.embedded_redis import start_embedded_redis
+from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
+
+logger = logging.getLogger(__name__)
+
+DEMO_SHOP = "revisit-demo.myshopify.com"
+DEMO_API_KEY = "revisit-demo-client-id"
+HOST = "127.0.0.1"
+
+# The sample story: a shopper's cart became a checkout that was left unpaid.
+SEED_TOPICS = ("carts/create", "checkouts/create", "checkouts/update")
+
+
+def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
+    """Start everything, seed the demo store and serve until interrupted."""
+    data_dir.mkdir(exist_ok=True)
+    app_url = f"http://{HOST}:{port}"
+
+    redis_url = start_embedded_redis(HOST)
+    secret = _persistent_secret(data_dir / "api-secret")
+    platform = FakeShopifyPlatform(DEMO_API_KEY, secret, app_url=app_url)
+    platform_url = platform.serve(HOST, port + 1)
+    platform.add_shop(DEMO_SHOP, name="Revisit Demo Tea House")
+
+    environment = _environment(data_dir, redis_url, platform_url, app_url, secret)
+    os.environ.update(environment)
+    app = create_app()
+    with app.app_context():
+        flask_migrate.upgrade()
+        # The fake platform starts with no memory of the tokens it issued
+        # last run; let the seeding install exchange fresh ones.
+        forget_access_token_of(DEMO_SHOP)
+
+    worker = _start_worker()
+    server = make_server(HOST, port, app, threaded=True)
+    threading.Thread(
+        target=_seed, args=(platform, app_url), name="demo-seed", daemon=True
+    ).start()
+
+    _stop_on_signals(server)
+    _announce(platform, app_url)
+    try:
+        server.serve_forever()
+    finally:
+        logger.info("demo.stopping")
+        worker.terminate()
+        worker.wait(timeout=15)
+        platform.shutdown()
+
+
+def _stop_on_signals(server: BaseWSGIServer) -> None:
+    # Handled explicitly: a shell starting the demo in the background makes
+    # it ignore SIGINT, and SIGTERM would otherwise leave the worker behind.
+    def stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _environment(
+    data_dir: Path, redis_url: str, platform_url: str, app_url: str, secret: str
+) -> dict[str, str]:
+    return {
+        "DATABASE_URL": f"sqlite:///{data_dir.resolve() / 'revisit.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": _persistent_secret(data_dir / "secret-key"),
+        "TOKEN_ENCRYPTION_KEY": _persistent_secret(
+            data_dir / "token-key", Fernet.generate_key().decode()
+        ),
+        "SHOPIFY_API_KEY": DEMO_API_KEY,
+        "SHOPIFY_API_SECRET": secret,
+        "SHOPIFY_BASE_URL": platform_url,
+        "APP_URL": app_url,
+        "REVISIT_DEMO": "1",
+        # The demo worker reconciles often, so its effect is visible.
+        "RECONCILE_INTERVAL_MINUTES": "2",
+    }
+
+
+def forget_access_token_of(shop_domain: str) -> None:
+    shop = shop_by_domain(shop_domain)
+    if shop is not None:
+        forget_access_token(shop.id)
+
+
+def _persistent_secret(path: Path, new_value: str | None = None) -> str:
+    """A value generated once and kept, so restarts can read stored tokens."""
+    if path.exists():
+        return path.read_text().strip()
+    value = new_value or secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _start_worker() -> subprocess.Popen:
+    # RQ's worker installs signal handlers, which only a main thread may do:
+    # it gets a process of its own, as in production.
+    return subprocess.Popen(
+        [sys.executable, "-m", "plugin.cli", "worker"], env=dict(os.environ)
+    )
+
+
+def _seed(platform: FakeShopifyPlatform, app_url: str) -> None:
+    """Install the demo store through token exchange, then send it webhooks."""
+    _wait_until_up(app_url)
+    token = platform.session_token(DEMO_SHOP)
+    response = httpx.get(
+        f"{app_url}/", params={"shop": DEMO_SHOP, "embedded": "1", "id_token": token}
+    )
+    if response.status_code != 200:
+        logger.error("demo.install_failed", extra={"status": response.status_code})
+        return
+
+    for topic in SEED_TOPICS:
+        payload = load_payload(topic)
+        if topic.startswith("checkouts/"):
+            platform.add_abandoned_checkout(DEMO_SHOP, payload)
+        platform.deliver_webhook(
+            f"{app_url}/webhooks/shopify", topic, DEMO_SHOP, payload
+        )
+    logger.info("demo.seeded", extra={"shop_domain": DEMO_SHOP})
+
+
+def _wait_until_up(app_url: str) -> None:
+    for _ in range(50):
+        try:
+            httpx.get(f"{app_url}/auth/patch-id-token", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+
+
+def _announce(platform: FakeShopifyPlatform, app_url: str) -> None:
+    admin = f"{platform.base_url}/{DEMO_SHOP}/admin/apps/{DEMO_API_KEY}"
+    click.echo(
+        "\nRevisit demo is running (Ctrl-C stops it).\n"
+        f"  Open the store admin with Revisit:  {admin}\n"
+        f"  Revisit itself:                     {app_url}\n"
+        f"  The fake store platform:            {platform.base_url}\n"
+        "  Data is kept in .demo/ (delete it to start over).\n"
+    )
