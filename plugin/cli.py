@@ -72,9 +72,9 @@ def db() -> None:
 
 
 @db.command()
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 def upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
+    """Apply migrations up to REVISION (default: every newest one)."""
     with create_app().app_context():
         flask_migrate.upgrade(revision=revision)
 

@@ -56,7 +56,7 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     os.environ.update(environment)
     app = create_app()
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
         # The fake platform starts with no memory of the tokens it issued
         # last run; let the seeding install exchange fresh ones.
         forget_access_token_of(DEMO_SHOP)

@@ -74,7 +74,7 @@ def session_app(settings_env: dict[str, str]) -> Flask:
     app = create_app(settings_env)
     app.config["TESTING"] = True
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
     return app
 
 

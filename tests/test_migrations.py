@@ -50,13 +50,13 @@ def test_migrations_upgrade_downgrade_upgrade(
     app = create_app({**settings_env, "DATABASE_URL": scratch_database})
 
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
         assert tables(app) == APP_TABLES
 
         flask_migrate.downgrade(revision="base")
         assert tables(app) == set()
 
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
         assert tables(app) == APP_TABLES
         db.engine.dispose()
 
@@ -70,7 +70,7 @@ def test_migrations_match_models(
     app = create_app({**settings_env, "DATABASE_URL": scratch_database})
 
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": False}
