@@ -8,7 +8,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so Alembic migrations can drop what they create on
 # every backend (SQLite needs names for batch alterations).
@@ -78,3 +78,12 @@ def _cipher():  # noqa: ANN202 - imported lazily to avoid a cycle with runtime
     from engine.runtime import current
 
     return current().token_cipher
+
+
+class Timestamps:
+    """When we created a row and last changed it (not the platform's times)."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 
@@ -21,6 +21,8 @@ from engine.shops.models import Shop
 
 logger = logging.getLogger(__name__)
 
+Record = TypeVar("Record", Cart, Checkout, Order)
+
 
 def apply_cart(shop: Shop, payload: dict[str, Any]) -> Cart | None:
     """Apply a ``carts/create`` or ``carts/update`` payload (keyed by ``token``)."""
@@ -28,10 +30,9 @@ def apply_cart(shop: Shop, payload: dict[str, Any]) -> Cart | None:
     if not token:
         raise ValueError("Cart payload has no 'token'.")
 
-    cart = _find(Cart, shop, token=token) or Cart(shop_id=shop.id, token=token)
     updated_at = parse_time(payload.get("updated_at"))
-    if not _is_newer(cart.platform_updated_at, updated_at):
-        _log_stale("cart", shop, token)
+    cart = _record_to_update(Cart, shop, updated_at, token=token)
+    if cart is None:
         return None
 
     lines = payload.get("line_items") or []
@@ -54,12 +55,9 @@ def apply_checkout(shop: Shop, payload: dict[str, Any]) -> Checkout | None:
     if not token:
         raise ValueError("Checkout payload has no 'token'.")
 
-    checkout = _find(Checkout, shop, token=token) or Checkout(
-        shop_id=shop.id, token=token
-    )
     updated_at = parse_time(payload.get("updated_at"))
-    if not _is_newer(checkout.platform_updated_at, updated_at):
-        _log_stale("checkout", shop, token)
+    checkout = _record_to_update(Checkout, shop, updated_at, token=token)
+    if checkout is None:
         return None
 
     customer = payload.get("customer") or {}
@@ -95,12 +93,9 @@ def apply_order(shop: Shop, payload: dict[str, Any]) -> Order | None:
     if not order_id:
         raise ValueError("Order payload has no 'id'.")
 
-    order = _find(Order, shop, order_id=order_id) or Order(
-        shop_id=shop.id, order_id=order_id
-    )
     updated_at = parse_time(payload.get("updated_at"))
-    if not _is_newer(order.platform_updated_at, updated_at):
-        _log_stale("order", shop, order_id)
+    order = _record_to_update(Order, shop, updated_at, order_id=order_id)
+    if order is None:
         return None
 
     _fill_order(order, payload, updated_at)
@@ -175,26 +170,26 @@ def _order_time_for(
     return db.session.scalar(query.limit(1))
 
 
-def _find(model: type, shop: Shop, **keys: str):  # noqa: ANN202
-    query = select(model).where(model.shop_id == shop.id)
-    for name, value in keys.items():
-        query = query.where(getattr(model, name) == value)
-    return db.session.scalar(query)
+def _record_to_update(
+    model: type[Record], shop: Shop, updated_at: datetime | None, **key: str
+) -> Record | None:
+    """The shop's record under ``key`` (new if unknown), or None if we hold newer.
 
+    Older news, and news without a time once we hold a timed state, is ignored.
+    """
+    query = select(model).where(model.shop_id == shop.id).filter_by(**key)
+    record = db.session.scalar(query)
+    if record is None:
+        return model(shop_id=shop.id, **key)
 
-def _is_newer(held: datetime | None, incoming: datetime | None) -> bool:
-    if held is None:
-        return True
-    if incoming is None:
-        return False
-    return incoming >= held
-
-
-def _log_stale(kind: str, shop: Shop, key: str) -> None:
-    logger.info(
-        "commerce.stale_update_ignored",
-        extra={"shop_id": shop.id, "kind": kind, "key": key},
-    )
+    held = record.platform_updated_at
+    if held is not None and (updated_at is None or updated_at < held):
+        logger.info(
+            "commerce.stale_update_ignored",
+            extra={"shop_id": shop.id, "kind": model.__tablename__, **key},
+        )
+        return None
+    return record
 
 
 def _line_items(shop: Shop, lines: list[dict[str, Any]]) -> list[LineItem]:

@@ -16,12 +16,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import UTCDateTime, db, utcnow
+from engine.db import Timestamps, UTCDateTime, db
 
 Money = Numeric(14, 2)
 
 
-class Cart(db.Model):
+class Priced:
+    """A total in the currency the shopper saw."""
+
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total_price: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class BuyerContact:
+    """Who the platform says is buying; any of the three may be missing."""
+
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+
+
+class Cart(Priced, Timestamps, db.Model):
     __tablename__ = "carts"
     __table_args__ = (UniqueConstraint("shop_id", "token"),)
 
@@ -31,17 +46,11 @@ class Cart(db.Model):
     visitor_id: Mapped[int | None] = mapped_column(
         ForeignKey("visitors.id", ondelete="SET NULL")
     )
-    currency: Mapped[str | None] = mapped_column(String(3))
-    total_price: Mapped[Decimal | None] = mapped_column(Money)
     item_count: Mapped[int] = mapped_column(default=0)
     # When an order was placed from this cart; set once, never cleared.
     ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
 
     line_items: Mapped[list[LineItem]] = relationship(
         cascade="all, delete-orphan",
@@ -50,7 +59,7 @@ class Cart(db.Model):
     )
 
 
-class Checkout(db.Model):
+class Checkout(BuyerContact, Priced, Timestamps, db.Model):
     __tablename__ = "checkouts"
     __table_args__ = (
         UniqueConstraint("shop_id", "token"),
@@ -66,21 +75,12 @@ class Checkout(db.Model):
     visitor_id: Mapped[int | None] = mapped_column(
         ForeignKey("visitors.id", ondelete="SET NULL")
     )
-    customer_id: Mapped[str | None] = mapped_column(String(64))
-    email: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(255))
     abandoned_checkout_url: Mapped[str | None] = mapped_column(Text)
-    currency: Mapped[str | None] = mapped_column(String(3))
-    total_price: Mapped[Decimal | None] = mapped_column(Money)
     # Set once the checkout became an order; never cleared by older news.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
 
     line_items: Mapped[list[LineItem]] = relationship(
         cascade="all, delete-orphan",
@@ -89,7 +89,7 @@ class Checkout(db.Model):
     )
 
 
-class Order(db.Model):
+class Order(BuyerContact, Priced, Timestamps, db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("shop_id", "order_id"),
@@ -108,20 +108,11 @@ class Order(db.Model):
     visitor_id: Mapped[int | None] = mapped_column(
         ForeignKey("visitors.id", ondelete="SET NULL")
     )
-    customer_id: Mapped[str | None] = mapped_column(String(64))
-    email: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(64))
-    currency: Mapped[str | None] = mapped_column(String(3))
-    total_price: Mapped[Decimal | None] = mapped_column(Money)
     financial_status: Mapped[str | None] = mapped_column(String(32))
     placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
 
     line_items: Mapped[list[LineItem]] = relationship(
         cascade="all, delete-orphan",

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import EncryptedText, UTCDateTime, db, utcnow
+from engine.db import EncryptedText, Timestamps, UTCDateTime, db, utcnow
 
 # Refresh a minute before expiry, the margin shopifyapp itself applies, so a
 # token never lapses mid-call and the library agrees a refresh is due.
@@ -19,7 +19,7 @@ def new_widget_key() -> str:
     return "wk_" + secrets.token_urlsafe(18)
 
 
-class Shop(db.Model):
+class Shop(Timestamps, db.Model):
     __tablename__ = "shops"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,10 +47,6 @@ class Shop(db.Model):
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Platform changes up to this time are known to be applied (reconciliation).
     reconciled_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
 
     @property
     def is_installed(self) -> bool:
