@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 from shopify_app import ShopifyApp
+from sqlalchemy import Engine, create_engine
 
 from engine.crypto import TokenCipher
 from engine.settings import Settings
@@ -42,6 +43,21 @@ class Runtime:
     @cached_property
     def queues(self) -> list[Queue]:
         return [self.queue(name) for name in QUEUE_NAMES]
+
+    @cached_property
+    def autocommit_engine(self) -> Engine:
+        """A pool for single-statement writes on hot paths: one round trip each.
+
+        No pre-ping (callers retry once on a dropped connection instead) and
+        no BEGIN/COMMIT: a lone statement is its own transaction.
+        """
+        return create_engine(
+            self.settings.database_url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=False,
+            pool_size=5,
+            max_overflow=10,
+        )
 
 
 def build(settings: Settings) -> Runtime:

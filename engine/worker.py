@@ -17,6 +17,7 @@ from rq.queue import Queue
 
 from engine.db import db
 from engine.periodic import ensure_scheduled
+from engine.webhooks.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +64,13 @@ def make_worker(app: Flask, *, forking: bool = True, **kwargs: object) -> Worker
     with app.app_context():
         ensure_scheduled()
     return worker
+
+
+def start_dispatcher(app: Flask) -> Dispatcher | None:
+    """Start the thread queuing new webhook deliveries, where the database notifies.
+
+    SQLite (the demo) has no notifications; there the web request enqueues.
+    """
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return None
+    return Dispatcher(app).start()

@@ -60,10 +60,13 @@ def serve(bind: str, workers: int, threads: int) -> None:
 @click.option("--no-scheduler", is_flag=True, help="Do not run RQ's scheduler.")
 def worker(burst: bool, no_scheduler: bool) -> None:
     """Run an RQ worker for the engine's queues (with the scheduler)."""
-    from engine.worker import make_worker
+    from engine.worker import make_worker, start_dispatcher
 
     app = create_app()
-    make_worker(app).work(with_scheduler=not no_scheduler, burst=burst)
+    worker = make_worker(app)
+    if not burst:
+        start_dispatcher(app)
+    worker.work(with_scheduler=not no_scheduler, burst=burst)
 
 
 @cli.group()

@@ -17,6 +17,7 @@ from engine.db import db
 from engine.runtime import current
 from engine.shops.install import shop_by_domain
 from engine.shops.models import Shop
+from engine.webhooks.dispatcher import queue_waiting_deliveries
 from engine.worker import make_worker
 from plugin import create_app
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
@@ -111,7 +112,10 @@ def install_shop(
 
 
 def run_jobs(app: Flask) -> None:
-    """Run every queued job to completion, in this process."""
+    """Queue recorded deliveries as a worker's dispatcher would, then run every
+    queued job to completion, in this process."""
+    with app.app_context():
+        queue_waiting_deliveries()
     make_worker(app, forking=False).work(burst=True, with_scheduler=False)
 
 

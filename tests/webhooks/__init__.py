@@ -13,6 +13,7 @@ from werkzeug.test import TestResponse
 
 from engine.db import db
 from engine.runtime import current
+from engine.webhooks.dispatcher import queue_waiting_deliveries
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
 from tests.conftest import SHOP_DOMAIN
 
@@ -65,6 +66,8 @@ def uninstalled_payload(shop_domain: str = SHOP_DOMAIN) -> dict[str, Any]:
 
 
 def queued_webhook_jobs() -> int:
+    """Jobs on the webhooks queue once a worker's dispatcher has run."""
+    queue_waiting_deliveries()
     return current().queue("webhooks").count
 
 
