@@ -94,11 +94,15 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
 
 
 def redact_shop(shop: Shop) -> None:
-    """Erase everything held for a shop, for ``shop/redact``."""
+    """Erase everything held for a shop, for ``shop/redact``.
+
+    Every table with a ``shop_id`` is emptied of the shop's rows, children
+    first, so a feature added later is erased without being listed here.
+    Webhook deliveries keep their bare record (they dedupe redeliveries) but
+    lose their bodies, matched by domain too: a delivery that never applied
+    was never linked to the shop by id.
+    """
     shop_id = shop.id
-    for model in (LineItem, Order, Checkout, Cart, Visitor, DataExport):
-        db.session.execute(delete(model).where(model.shop_id == shop_id))
-    # By domain too: a delivery that never applied was never linked by id.
     db.session.execute(
         update(WebhookDelivery)
         .where(
@@ -109,6 +113,9 @@ def redact_shop(shop: Shop) -> None:
         )
         .values(payload=None, shop_id=None)
     )
+    for table in reversed(db.metadata.sorted_tables):
+        if "shop_id" in table.c and table.name != WebhookDelivery.__tablename__:
+            db.session.execute(delete(table).where(table.c.shop_id == shop_id))
     db.session.delete(shop)
     logger.info("privacy.shop_redacted", extra={"shop_id": shop_id})
 
