@@ -1,8 +1,10 @@
 """Imports every model, so the metadata Alembic and tests see is complete."""
 
 from engine.commerce.models import Cart, Checkout, LineItem, Order
+from engine.onsite.models import OnsiteImpression, OnsiteMessage
 from engine.privacy.models import DataExport
 from engine.shops.models import Shop
+from engine.tracking.models import StorefrontOrigin, VisitorEvent
 from engine.visitors.models import Visitor
 from engine.webhooks.models import WebhookDelivery
 
@@ -11,8 +13,12 @@ __all__ = [
     "Checkout",
     "DataExport",
     "LineItem",
+    "OnsiteImpression",
+    "OnsiteMessage",
     "Order",
     "Shop",
+    "StorefrontOrigin",
     "Visitor",
+    "VisitorEvent",
     "WebhookDelivery",
 ]

@@ -17,6 +17,8 @@ from rq.job import Job
 
 from engine.runtime import current
 from engine.shopify.reconcile import enqueue_reconciliation
+from engine.tracking.drain import drain_events
+from engine.tracking.retention import purge_old_events
 from engine.webhooks.jobs import sweep_stale_deliveries
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,15 @@ def schedule() -> list[Periodic]:
             "reconcile",
             timedelta(minutes=settings.reconcile_interval_minutes),
             "engine.periodic.run_reconcile",
+        ),
+        # A safety net: each flush of buffered events enqueues a drain itself.
+        Periodic(
+            "tracking-drain", timedelta(minutes=1), "engine.periodic.run_tracking_drain"
+        ),
+        Periodic(
+            "tracking-retention",
+            timedelta(hours=1),
+            "engine.periodic.run_tracking_retention",
         ),
     ]
 
@@ -85,3 +96,11 @@ def run_sweep_deliveries() -> object:
 
 def run_reconcile() -> object:
     return _run_then_reschedule("reconcile", enqueue_reconciliation)
+
+
+def run_tracking_drain() -> object:
+    return _run_then_reschedule("tracking-drain", drain_events)
+
+
+def run_tracking_retention() -> object:
+    return _run_then_reschedule("tracking-retention", purge_old_events)

@@ -23,7 +23,7 @@ from engine.shopify.http import make_http_client
 EXTENSION_KEY = "revisit"
 
 # Store webhooks first: they are cheap and everything else depends on them.
-QUEUE_NAMES = ("webhooks", "default")
+QUEUE_NAMES = ("webhooks", "tracking", "default")
 
 
 @dataclass

@@ -58,6 +58,8 @@ class Settings:
     # How old an OAuth callback's timestamp may be, in seconds.
     oauth_timestamp_tolerance: int = 300
     reconcile_interval_minutes: int = 15
+    # Raw storefront events older than this are deleted (footprints stay).
+    tracking_retention_days: int = 90
     demo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -84,6 +86,7 @@ class Settings:
             shopify_base_url=env.get("SHOPIFY_BASE_URL") or None,
             oauth_timestamp_tolerance=int(env.get("OAUTH_TIMESTAMP_TOLERANCE", 300)),
             reconcile_interval_minutes=int(env.get("RECONCILE_INTERVAL_MINUTES", 15)),
+            tracking_retention_days=int(env.get("TRACKING_RETENTION_DAYS", 90)),
             demo=env.get("REVISIT_DEMO") == "1",
         )
 

@@ -20,7 +20,7 @@ import engine.models  # noqa: F401  (every table in the metadata)
 from engine import runtime
 from engine.db import db
 from engine.settings import Settings
-from plugin import errors
+from plugin import errors, static_widget, widget_api
 from plugin.install import bp as install_bp
 from plugin.webhooks import bp as webhooks_bp
 
@@ -56,6 +56,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(install_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(widget_api.bp)
+    app.register_blueprint(static_widget.bp)
     return app
 
 

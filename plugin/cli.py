@@ -50,6 +50,9 @@ def serve(bind: str, workers: int, threads: int) -> None:
             "25",
             "--access-logfile",
             "-",
+            # Flushes buffered storefront events when a worker stops.
+            "--config",
+            "python:plugin.gunicorn_conf",
             "plugin:create_app()",
         ],
     )

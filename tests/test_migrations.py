@@ -19,8 +19,12 @@ APP_TABLES = {
     "checkouts",
     "data_exports",
     "line_items",
+    "onsite_impressions",
+    "onsite_messages",
     "orders",
     "shops",
+    "storefront_origins",
+    "visitor_events",
     "visitors",
     "webhook_deliveries",
 }

@@ -34,6 +34,11 @@ ROUTE_TENANCY = {
     "/auth/callback": "writes only the shop named in its HMAC-signed callback",
     "/auth/patch-id-token": "a static page that fetches a session token",
     "/static/<path:filename>": "static files, the same for every shop",
+    "/static/widget/<name>": "the built widget's files, the same for every shop",
+    "/api/widget/v1/page": "tests/widget_api/test_tenancy.py: a widget key reads"
+    " and buffers only its own shop's rows",
+    "/api/widget/v1/events": "tests/widget_api/test_tenancy.py: events land in"
+    " the widget key's shop only",
 }
 
 

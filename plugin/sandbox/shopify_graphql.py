@@ -28,9 +28,12 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
     GraphQLObjectType,
+    GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     SelectionSetNode,
     VariableNode,
     build_schema,
@@ -41,6 +44,7 @@ from graphql import (
     validate,
 )
 
+from plugin.sandbox.shopify_catalog import catalog_node
 from plugin.sandbox.shopify_nodes import (
     ShopRecord,
     StoredCheckout,
@@ -171,6 +175,10 @@ class QueryCost:
             if name.startswith("__"):
                 continue
             named = get_named_type(parent.fields[name].type)
+            if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+                value = data if data is _REQUESTED else data.get(_key(node))
+                total += self._abstract(node, value)
+                continue
             if not isinstance(named, GraphQLObjectType):
                 continue
 
@@ -188,6 +196,48 @@ class QueryCost:
         return sum(
             1 + self._selection(object_type, node.selection_set, item) for item in items
         )
+
+    def _abstract(self, node: FieldNode, value: Any) -> int:
+        """Objects behind an interface (``nodes``): 1 each plus the fields of
+        their fragment; the estimate takes the dearest fragment per id asked."""
+        if value is None:
+            return 0
+        fragments = list(self._typed_fragments(node))
+        if value is _REQUESTED:
+            dearest = max(
+                (self._selection(t, sel, _REQUESTED) for t, sel in fragments),
+                default=0,
+            )
+            return (1 + dearest) * self._list_size(node)
+        items = value if isinstance(value, list) else [value]
+        return sum(
+            1 + max((self._selection(t, sel, item) for t, sel in fragments), default=0)
+            for item in items
+            if item is not None
+        )
+
+    def _typed_fragments(
+        self, node: FieldNode
+    ) -> Iterator[tuple[GraphQLObjectType, SelectionSetNode]]:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if isinstance(selection, FragmentSpreadNode):
+                selection = self._fragments[selection.name.value]
+            condition = getattr(selection, "type_condition", None)
+            if condition is not None:
+                object_type = SCHEMA.get_type(condition.name.value)
+                if isinstance(object_type, GraphQLObjectType):
+                    yield object_type, selection.selection_set
+
+    def _list_size(self, node: FieldNode) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value != "ids":
+                continue
+            if isinstance(argument.value, ListValueNode):
+                return len(argument.value.values)
+            if isinstance(argument.value, VariableNode):
+                ids = self._variables.get(argument.value.name.value)
+                return len(ids) if isinstance(ids, list) else 1
+        return 1
 
     def _connection(
         self, connection: GraphQLObjectType, node: FieldNode, value: Any
@@ -306,7 +356,16 @@ def _root() -> dict[str, Any]:
         "shop": lambda info: shop_node(info.context.shop),
         "abandonedCheckouts": _abandoned_checkouts,
         "orders": _orders,
+        "nodes": _nodes,
     }
+
+
+def _nodes(info, ids: list[str]) -> list[dict[str, Any] | None]:
+    """Catalog objects by global id (see ``shopify_catalog``); None if unknown."""
+    context: RequestContext = info.context
+    _require_scope(context, "read_products", "nodes")
+    shop = context.shop
+    return [catalog_node(shop.shop_domain, shop.catalog, gid) for gid in ids]
 
 
 def _abandoned_checkouts(info, **arguments: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from flask import (
 from werkzeug.serving import WSGIRequestHandler
 
 from plugin.sandbox.shopify_tokens import GRANT_AUTHORIZATION_CODE, TokenRequestError
+from plugin.sandbox.storefront import bp as storefront_bp
 
 if TYPE_CHECKING:
     from plugin.sandbox.shopify_nodes import ShopRecord
@@ -105,6 +106,8 @@ def build_wsgi_app(platform: FakeShopifyPlatform) -> Flask:
         "/<shop_domain>/admin/apps/<api_key>",
         view_func=_recorded("admin", _app_in_admin),
     )
+    # The shops' storefronts (demo theme, Ajax Cart API) live on the same host.
+    app.register_blueprint(storefront_bp)
     return app
 
 

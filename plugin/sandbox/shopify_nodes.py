@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from plugin.sandbox.shopify_catalog import Catalog
+
 # Payload values of ``financial_status`` and the enum GraphQL reports for them.
 FINANCIAL_STATUSES = {
     "authorized": "AUTHORIZED",
@@ -78,6 +80,7 @@ class ShopRecord:
     installed: bool = True
     checkouts: dict[str, StoredCheckout] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
 
 
 def parse_time(text: str) -> datetime:

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from plugin.sandbox.shopify_catalog import StoredProduct
 from plugin.sandbox.shopify_graphql import execute_admin_query
 from plugin.sandbox.shopify_http import (
     INVALID_TOKEN_ERROR,
@@ -268,6 +269,47 @@ class FakeShopifyPlatform:
         with self._lock:
             self._shop(shop_domain).orders[int(stored_payload["id"])] = stored_payload
         return f"gid://shopify/Order/{stored_payload['id']}"
+
+    def add_product(
+        self,
+        shop_domain: str,
+        title: str,
+        *,
+        product_id: int | None = None,
+        description: str = "",
+        image_url: str | None = None,
+        handle: str | None = None,
+        variants: list[dict[str, Any]] | None = None,
+    ) -> StoredProduct:
+        """Put a product on sale; see ``shopify_catalog`` for the variant fields.
+
+        Without ``variants`` the product has one untracked "Default Title"
+        variant at 0.00. Adding an existing ``product_id`` replaces it.
+        """
+        with self._lock:
+            return self._shop(shop_domain).catalog.add(
+                title,
+                product_id=product_id,
+                description=description,
+                image_url=image_url,
+                handle=handle,
+                variants=variants,
+            )
+
+    def set_inventory(
+        self, shop_domain: str, variant_id: int, quantity: int | None
+    ) -> None:
+        """Set a variant's stock (None: not tracked, always for sale)."""
+        with self._lock:
+            found = self._shop(shop_domain).catalog.find_variant(variant_id)
+            if found is None:
+                raise KeyError(f"No variant {variant_id!r} in {shop_domain!r}.")
+            found[1].inventory = quantity
+
+    def remove_product(self, shop_domain: str, product_id: int) -> None:
+        """Delete a product and its variants, as the merchant would."""
+        with self._lock:
+            self._shop(shop_domain).catalog.products.pop(product_id, None)
 
     def install(self, shop_domain: str, scopes: str | None = None) -> None:
         """Reinstall the app on a shop, as a Shopify-managed install would."""

@@ -1,0 +1,156 @@
+"""The drain job: buffered events from Redis into the database, in batches.
+
+Crash-safe by order of steps: read a batch from the head of the Redis list,
+write and commit it, and only then trim it from the list. A crash between the
+commit and the trim leaves the batch in Redis; the next drain writes it again
+and the database keeps one copy (see ``engine.tracking.writer``).
+
+One drainer at a time: the drain holds a Redis lock and trims only while it
+still holds it (checked in the same Redis script), so two drainers can never
+trim each other's batches. It is enqueued after each flush (one job id per
+second) and every minute by ``engine.periodic`` as a safety net.
+
+A chunk that cannot be written (bad data rather than a database outage) is
+moved to ``DEAD_KEY`` and logged, for a person to look at, so it cannot block
+the events behind it. A database or Redis outage fails the job instead, and
+the events wait in Redis for the next drain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+
+from redis import Redis
+from sqlalchemy.exc import DataError, IntegrityError
+
+from engine.db import db
+from engine.runtime import current
+from engine.tracking.buffer import QUEUE_KEY
+from engine.tracking.events import TrackedEvent
+from engine.tracking.writer import write_batch
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "revisit:tracking:drain-lock"
+DEAD_KEY = "revisit:tracking:dead"
+LOCK_TTL_MS = 120_000
+# Chunks hold up to 250 events each: about 1,000 events per INSERT.
+CHUNKS_PER_BATCH = 4
+# Stay well inside RQ's default job timeout (180 s); the next job goes on.
+MAX_RUN_SECONDS = 60.0
+
+# Bad data: the chunk is set aside. Anything else fails the job.
+UNWRITABLE = (IntegrityError, DataError, ValueError, KeyError, TypeError)
+
+_TRIM = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('ltrim', KEYS[2], tonumber(ARGV[2]), -1)
+redis.call('pexpire', KEYS[1], ARGV[3])
+return 1
+"""
+_SET_ASIDE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local chunk = redis.call('lindex', KEYS[2], 0)
+if chunk then
+  redis.call('rpush', KEYS[3], chunk)
+  redis.call('ltrim', KEYS[2], 1, -1)
+end
+return 1
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class DrainLock:
+    """The one-drainer-at-a-time lock; every list change checks it is still ours."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.token = secrets.token_hex(16)
+        self._trim = redis.register_script(_TRIM)
+        self._set_aside = redis.register_script(_SET_ASIDE)
+        self._release = redis.register_script(_RELEASE)
+
+    def acquire(self) -> bool:
+        return bool(self.redis.set(LOCK_KEY, self.token, nx=True, px=LOCK_TTL_MS))
+
+    def trim(self, chunks: int) -> bool:
+        """Remove the first ``chunks`` chunks and extend the lock, if still ours."""
+        keys = [LOCK_KEY, QUEUE_KEY]
+        return bool(self._trim(keys=keys, args=[self.token, chunks, LOCK_TTL_MS]))
+
+    def set_aside_first(self) -> bool:
+        """Move the first chunk to ``DEAD_KEY``, if the lock is still ours."""
+        keys = [LOCK_KEY, QUEUE_KEY, DEAD_KEY]
+        return bool(self._set_aside(keys=keys, args=[self.token]))
+
+    def release(self) -> None:
+        self._release(keys=[LOCK_KEY], args=[self.token])
+
+
+def drain_events() -> int:
+    """Write buffered events to the database until Redis holds none; return count.
+
+    Returns 0 at once when another drain is running: that one drains everything.
+    """
+    redis = current().redis
+    deadline = time.monotonic() + MAX_RUN_SECONDS
+    written = 0
+    while time.monotonic() < deadline:
+        lock = DrainLock(redis)
+        if not lock.acquire():
+            break
+        try:
+            written += _drain_holding(lock, deadline)
+        finally:
+            lock.release()
+        # A flush that landed after our last read found our job id taken or
+        # the lock held, and enqueued nothing that will run: look again.
+        if not redis.llen(QUEUE_KEY):
+            break
+    if written:
+        logger.info("tracking.drained", extra={"count": written})
+    return written
+
+
+def _drain_holding(lock: DrainLock, deadline: float) -> int:
+    written = 0
+    size = CHUNKS_PER_BATCH
+    while time.monotonic() < deadline:
+        chunks = lock.redis.lrange(QUEUE_KEY, 0, size - 1)
+        if not chunks:
+            break
+
+        try:
+            written += write_batch(decode(chunks))
+            db.session.commit()
+        except UNWRITABLE:
+            db.session.rollback()
+            if size > 1:
+                # Find the bad chunk: retry chunk by chunk.
+                size = 1
+                continue
+            logger.exception("tracking.chunk_set_aside", extra={"dead_key": DEAD_KEY})
+            if not lock.set_aside_first():
+                break
+            continue
+
+        if not lock.trim(len(chunks)):
+            logger.warning("tracking.drain_lock_lost")
+            break
+        size = CHUNKS_PER_BATCH
+    return written
+
+
+def decode(chunks: list[bytes]) -> list[TrackedEvent]:
+    """The events of buffered chunks (JSON arrays of records)."""
+    return [
+        TrackedEvent.from_record(record)
+        for chunk in chunks
+        for record in json.loads(chunk)
+    ]

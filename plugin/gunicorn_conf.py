@@ -1,0 +1,17 @@
+"""gunicorn hooks for ``revisit serve`` (``--config python:plugin.gunicorn_conf``).
+
+A worker that stops gracefully (SIGTERM, a restart, ``max_requests``) flushes
+its buffered storefront events to Redis before it exits, so none are lost;
+``atexit`` in ``engine.tracking.buffer`` does the same when this file is not
+used. Command-line options still override anything set here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.tracking.buffer import flush_all
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    flush_all()

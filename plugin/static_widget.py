@@ -1,0 +1,45 @@
+"""Serves the built widget chunks (``plugin/static/widget/``, from widget/build.mjs).
+
+Storefronts import them cross-origin with ``import()``, which fetches in CORS
+mode, so every answer allows any origin: the files are public code. Hashed
+names never change content, so browsers and CDNs may keep them for a year.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Blueprint, Response, send_from_directory
+
+from plugin.errors import ApiError
+
+WIDGET_DIR = Path(__file__).resolve().parent / "static" / "widget"
+# esbuild's "[name]-[hash]" file names: the hash is 8 upper-case base32 chars.
+_HASHED_NAME = re.compile(r"^[a-z]+-[A-Z0-9]{8}\.js$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+bp = Blueprint("static_widget", __name__)
+
+
+@bp.get("/static/widget/<name>")
+def widget_file(name: str) -> Response:
+    """One built file; hashed chunks are cached for good, the rest revalidated."""
+    if not (WIDGET_DIR / name).is_file():
+        raise ApiError(
+            404,
+            "widget_file_not_found",
+            f"There is no widget file {name!r}; build the widget with"
+            " `node widget/build.mjs`.",
+        )
+
+    response = send_from_directory(WIDGET_DIR, name, max_age=0)
+    if _HASHED_NAME.match(name):
+        response.cache_control.no_cache = None
+        response.headers["Cache-Control"] = IMMUTABLE
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    # Lets stores that isolate themselves (COEP) still load the chunks.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response

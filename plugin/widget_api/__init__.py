@@ -1,0 +1,22 @@
+"""The storefront widget's API: ``/api/widget/v1/page`` and ``/events``.
+
+Public and cross-origin: a request names its shop by the public widget key
+and must come from one of that shop's storefront origins (CORS). The views
+read at most a little (cached shop and rules, the visitor's footprint) and
+never write to the database: events go to ``engine.tracking.buffer``.
+"""
+
+from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
+
+from engine.tracking import buffer
+
+bp = Blueprint("widget_api", __name__, url_prefix="/api/widget/v1")
+
+
+@bp.record_once
+def _give_app_its_event_buffer(state: BlueprintSetupState) -> None:
+    buffer.init_app(state.app)
+
+
+from plugin.widget_api import routes  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,174 @@
+"""The widget API's request bodies (marshmallow), built once at import.
+
+Fields the contract does not name are ignored, so a newer widget keeps
+working against an older server; a field the contract names must have the
+right shape, and an unknown event ``type`` is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import Length, OneOf, Range
+
+from engine.tracking.events import CLIENT_TYPES, MESSAGE_TYPES
+
+MAX_EVENTS = 50
+MAX_URL = 2048
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+class Timestamp(fields.Field):
+    """An ISO 8601 time with its offset (``2026-12-03T10:00:00.000Z``) as epoch s."""
+
+    default_error_messages = {"invalid": "Not an ISO 8601 time with a time zone."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> float:
+        if not isinstance(value, str) or len(value) > 40:
+            raise self.make_error("invalid")
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if moment.tzinfo is None:
+            raise self.make_error("invalid")
+        return moment.timestamp()
+
+
+class PlatformId(fields.Field):
+    """A platform id sent as a number or a string; kept as a string."""
+
+    default_error_messages = {"invalid": "Not an id: a number or up to 64 characters."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and 0 < len(value) <= 64:
+            return value
+        raise self.make_error("invalid")
+
+
+class Amount(fields.Field):
+    """A decimal amount (``"1290.00"`` or a number), zero or more, as a string."""
+
+    default_error_messages = {"invalid": 'Not an amount such as "1290.00".'}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.make_error("invalid")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise self.make_error("invalid") from None
+        if not amount.is_finite() or amount < 0 or amount >= 10**12:
+            raise self.make_error("invalid")
+        return str(amount)
+
+
+def _client_id(value: str) -> None:
+    if not CLIENT_ID.fullmatch(value):
+        raise ValidationError("Must be 8 to 64 letters, digits, '-' or '_'.")
+
+
+def _http_url(value: str) -> None:
+    if not value.startswith(("https://", "http://")):
+        raise ValidationError("Must be an http(s) address.")
+
+
+def _currency(value: str) -> None:
+    if not CURRENCY.fullmatch(value):
+        raise ValidationError("Must be a three-letter currency code such as TWD.")
+
+
+def _url(required: bool = False) -> fields.String:
+    return fields.String(
+        required=required,
+        allow_none=not required,
+        validate=[Length(max=MAX_URL), _http_url],
+    )
+
+
+def _count(high: int) -> fields.Integer:
+    return fields.Integer(strict=True, allow_none=True, validate=Range(0, high))
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PageSchema(_Lenient):
+    url = _url(required=True)
+    page_type = fields.String(allow_none=True, validate=Length(max=64))
+    product_id = PlatformId(allow_none=True)
+    product_handle = fields.String(allow_none=True, validate=Length(max=255))
+    referrer = fields.String(allow_none=True, validate=Length(max=MAX_URL))
+    title = fields.String(allow_none=True, validate=Length(max=1024))
+
+
+class PageRequestSchema(_Lenient):
+    widget_key = fields.String(required=True, validate=Length(1, 64))
+    visitor_token = fields.String(load_default=None, allow_none=True)
+    page = fields.Nested(PageSchema, required=True)
+    locale = fields.String(load_default=None, allow_none=True, validate=Length(max=16))
+    event_id = fields.String(required=True, validate=_client_id)
+
+
+class CartSchema(_Lenient):
+    token = fields.String(required=True, validate=Length(1, 512))
+    total_price = Amount(allow_none=True)
+    item_count = _count(100_000)
+    currency = fields.String(allow_none=True, validate=_currency)
+
+
+class EventSchema(_Lenient):
+    id = fields.String(required=True, validate=_client_id)
+    type = fields.String(required=True, validate=OneOf(CLIENT_TYPES))
+    at = Timestamp(required=True)
+    url = _url()
+    seconds_on_page = _count(7 * 86_400)
+    product_id = PlatformId(allow_none=True)
+    variant_id = PlatformId(allow_none=True)
+    quantity = _count(100_000)
+    cart = fields.Nested(CartSchema, allow_none=True)
+    message_id = fields.Integer(strict=True, allow_none=True, validate=Range(min=1))
+
+    @validates_schema
+    def _message_events_name_their_message(self, data: dict, **kwargs) -> None:
+        if data.get("type") in MESSAGE_TYPES and data.get("message_id") is None:
+            raise ValidationError(
+                f"Required for a {data['type']} event.", field_name="message_id"
+            )
+
+
+class EventsRequestSchema(_Lenient):
+    widget_key = fields.String(required=True, validate=Length(1, 64))
+    visitor_token = fields.String(required=True, validate=Length(1, 200))
+    events = fields.List(
+        fields.Nested(EventSchema),
+        required=True,
+        validate=Length(1, MAX_EVENTS),
+    )
+
+
+PAGE_REQUEST = PageRequestSchema()
+EVENTS_REQUEST = EventsRequestSchema()
+
+
+def first_error(messages: dict | list, path: str = "") -> tuple[str, str]:
+    """The first failing field of a ValidationError, as (``events[0].type``, text)."""
+    if isinstance(messages, list):
+        return path or "body", str(messages[0])
+    key, inner = next(iter(messages.items()))
+    if isinstance(key, int):
+        step = f"{path}[{key}]"
+    elif key == "_schema":
+        step = path
+    else:
+        step = f"{path}.{key}" if path else str(key)
+    return first_error(inner, step)

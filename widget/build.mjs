@@ -1,0 +1,114 @@
+// Builds the storefront widget with esbuild, in two steps:
+//   1. the chunks (ES modules, minified, content-hashed names) into
+//      plugin/static/widget/, which the app serves with immutable caching;
+//   2. the loader (one minified IIFE) into the theme app extension's assets,
+//      with the chunks' addresses, relative to app_url, written into it;
+// then plugin/static/widget/manifest.json, naming every file built.
+// Same sources, same bytes: `node widget/build.mjs` is reproducible.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const WIDGET = dirname(fileURLToPath(import.meta.url));
+const REPO = dirname(WIDGET);
+const SOURCE = join(WIDGET, 'src');
+const CHUNKS_OUT = join(REPO, 'plugin', 'static', 'widget');
+const LOADER_OUT = join(REPO, 'extensions', 'revisit-widget', 'assets', 'revisit-loader.js');
+// Where the app serves CHUNKS_OUT (plugin/static_widget.py).
+const PUBLIC_PATH = '/static/widget/';
+// The chunks the loader imports; they import the rest (panel, chat, game,
+// binding) themselves, by relative address.
+const CHUNK_NAMES = ['bubble', 'messages', 'cart'];
+// Every browser with dynamic import() and shadow DOM reads ES2020.
+const TARGET = 'es2020';
+
+async function minifiedCss(name) {
+  const css = await readFile(join(SOURCE, 'styles', `${name}.css`), 'utf8');
+  const result = await esbuild.transform(css, { loader: 'css', minify: true, target: TARGET });
+  return JSON.stringify(result.code.trim());
+}
+
+async function buildChunks(define) {
+  await rm(CHUNKS_OUT, { recursive: true, force: true });
+  const result = await esbuild.build({
+    entryPoints: Object.fromEntries(
+      CHUNK_NAMES.map((name) => [name, join(SOURCE, 'chunks', `${name}.js`)]),
+    ),
+    outdir: CHUNKS_OUT,
+    entryNames: '[name]-[hash]',
+    // Shared code is named "chunk-<hash>", dynamically imported ones by file.
+    chunkNames: '[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    minify: true,
+    target: TARGET,
+    define,
+    legalComments: 'none',
+    // Chinese texts as UTF-8, not \u escapes: fewer bytes on the wire.
+    charset: 'utf8',
+    metafile: true,
+    absWorkingDir: REPO,
+    logLevel: 'warning',
+  });
+
+  const chunks = {};
+  const files = [];
+  for (const [output, meta] of Object.entries(result.metafile.outputs)) {
+    const name = relative(CHUNKS_OUT, join(REPO, output));
+    files.push(name);
+    if (meta.entryPoint) {
+      chunks[meta.entryPoint.split('/').pop().replace(/\.js$/, '')] = PUBLIC_PATH + name;
+    }
+  }
+  return { chunks, files: files.sort() };
+}
+
+async function buildLoader(chunks) {
+  await esbuild.build({
+    entryPoints: [join(SOURCE, 'loader.js')],
+    outfile: LOADER_OUT,
+    bundle: true,
+    format: 'iife',
+    minify: true,
+    target: TARGET,
+    define: {
+      __REVISIT_CHUNK_PATH__: JSON.stringify(PUBLIC_PATH),
+      __REVISIT_CHUNKS__: JSON.stringify(
+        Object.fromEntries(CHUNK_NAMES.map((name) => [name, chunks[name].slice(PUBLIC_PATH.length, -3)])),
+      ),
+    },
+    legalComments: 'none',
+    // Chinese texts as UTF-8, not \u escapes: fewer bytes on the wire.
+    charset: 'utf8',
+    absWorkingDir: REPO,
+    logLevel: 'warning',
+  });
+  const bytes = await readFile(LOADER_OUT);
+  return {
+    path: relative(REPO, LOADER_OUT),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+async function main() {
+  const chunkCss = {
+    __REVISIT_BASE_CSS__: await minifiedCss('base'),
+    __REVISIT_MESSAGES_CSS__: await minifiedCss('messages'),
+    __REVISIT_PANEL_CSS__: await minifiedCss('panel'),
+  };
+  const { chunks, files } = await buildChunks(chunkCss);
+  const loader = await buildLoader(chunks);
+
+  await mkdir(CHUNKS_OUT, { recursive: true });
+  const manifest = { loader, chunks, files };
+  await writeFile(join(CHUNKS_OUT, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

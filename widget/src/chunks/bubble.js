@@ -1,0 +1,26 @@
+// The closed bubble, shown when the app turned on a feature (chat, bonus
+// game, LINE/Messenger binding) for this shop. Pressing it loads the panel.
+
+import { widgetFrame } from '../frame.js';
+import { bubbleTexts, pick } from '../i18n.js';
+
+// A speech bubble in currentColor; decorative, since the button is labelled.
+const ICON =
+  '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false">' +
+  '<path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
+
+export function mount(context) {
+  const frame = widgetFrame(context);
+  const labels = context.config.labels || {};
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'b';
+  // The theme's translations first (the app embed passes them), then ours.
+  button.setAttribute('aria-label', labels.open || pick(bubbleTexts, context.config.locale).open);
+  button.setAttribute('aria-expanded', 'false');
+  button.innerHTML = ICON;
+  button.addEventListener('click', context.guard(() =>
+    import('./panel.js').then(context.guard((chunk) => chunk.toggle(frame, context, button)), () => {}),
+  ));
+  frame.append(button);
+}

@@ -1,0 +1,275 @@
+// The loader every storefront page runs (deferred, after the theme's own
+// markup). It reads #revisit-config, tells the app about the page view, keeps
+// the visitor's first-party token, measures visible time on the page, notices
+// cart changes, and sends events in small batches. Whatever is visible (the
+// bubble, a message, the panel) lives in chunks fetched with import() only
+// when there is something to show, so a page with nothing for this visitor
+// loads nothing else.
+//
+// Ground rules, because this runs inside someone else's shop:
+// - nothing may throw into the page: every entry point is wrapped in guard();
+// - nothing may shift the layout: visible parts are fixed-position, inside a
+//   shadow root, added after the page has loaded (see frame.js);
+// - no long-lived connection: one fetch per page view, then batched posts.
+
+// Written in by widget/build.mjs: where the chunks are, relative to app_url
+// (__REVISIT_CHUNK_PATH__), and each chunk's file name without ".js".
+/* global __REVISIT_CHUNK_PATH__, __REVISIT_CHUNKS__ */
+
+const TOKEN_KEY = 'revisit:visitor';
+const CART_KEY = 'revisit:cart';
+const FORM_KEY = 'revisit:cart-form';
+// Shopify's Ajax Cart API and the classic cart form, under any locale prefix.
+const CART_PATH = /\/cart\/(add|change|update|clear)(?:\.js)?$/;
+// The events endpoint takes at most this many events per request.
+const BATCH = 50;
+
+const win = window;
+const doc = document;
+const nativeFetch = win.fetch;
+const noop = () => {};
+
+let config;
+let base;
+let token;
+let answer = {};
+let queue = [];
+let timer = 0;
+let tokenRetried;
+let visibleMs = 0;
+// When the page last became visible (ms since navigation), or -1 while hidden.
+let visibleSince = 0;
+
+function guard(fn) {
+  return function () {
+    try {
+      return fn.apply(this, arguments);
+    } catch (error) {
+      // Swallowed on purpose: a fault of ours must never reach the shop's console.
+    }
+  };
+}
+
+function read(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch (error) {
+    // Storage switched off: the widget works without it.
+  }
+}
+
+function write(key, value) {
+  try {
+    if (value == null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch (error) {
+    // Storage full or switched off: the widget works without it.
+  }
+}
+
+function whenIdle(fn) {
+  fn = guard(fn);
+  const later = () =>
+    win.requestIdleCallback ? requestIdleCallback(fn, { timeout: 2000 }) : setTimeout(fn, 9);
+  if (doc.readyState == 'complete') later();
+  else win.addEventListener('load', later, { once: true });
+}
+
+// A string body goes as text/plain, which needs no CORS preflight; a beacon
+// outlives the page while it is being torn down.
+function post(path, body, beacon) {
+  const url = base + '/api/widget/v1/' + path;
+  body = JSON.stringify(body);
+  return beacon && navigator.sendBeacon(url, body)
+    ? Promise.resolve()
+    : nativeFetch(url, { method: 'POST', body, keepalive: true }).then(
+        (response) => (response.ok ? response.json() : Promise.reject(response.status)),
+      );
+}
+
+// Loads a chunk and hands it what it needs from here.
+function run(name, method, ...args) {
+  import(base + __REVISIT_CHUNK_PATH__ + __REVISIT_CHUNKS__[name] + '.js').then(
+    guard((chunk) =>
+      chunk[method](...args, {
+        config,
+        message: answer.message,
+        features: answer.features || {},
+        track,
+        guard,
+        read,
+        write,
+      }),
+    ),
+    noop,
+  );
+}
+
+function track(type, fields) {
+  queue.push({ id: crypto.randomUUID(), type, at: new Date().toISOString(), url: location.href, ...fields });
+  if (queue.length >= BATCH) flush();
+  else timer = timer || setTimeout(guard(flush), 1000);
+}
+
+function flush(beacon) {
+  clearTimeout(timer);
+  timer = 0;
+  // Events need the visitor's token; the answer to the page view brings it.
+  while (token && queue.length) {
+    const events = queue.splice(0, BATCH);
+    post('events', { widget_key: config.widget_key, visitor_token: token, events }, beacon === true).catch(
+      guard((status) => {
+        // The token no longer verifies: get a fresh one, then send again (once).
+        if (status == 401 && !tokenRetried) {
+          token = null;
+          tokenRetried = true;
+          write(TOKEN_KEY);
+          queue = events.concat(queue);
+          sendPage();
+        }
+      }),
+    );
+  }
+}
+
+function sendPage() {
+  post('page', {
+    widget_key: config.widget_key,
+    visitor_token: token || null,
+    page: {
+      url: location.href,
+      page_type: config.page_type,
+      // A number or null, as the embed writes them; the API takes either.
+      product_id: config.product_id,
+      product_handle: config.product_handle,
+      referrer: doc.referrer || null,
+      title: doc.title,
+    },
+    locale: config.locale,
+    event_id: crypto.randomUUID(),
+  }).then(
+    guard((reply) => {
+      answer = reply;
+      write(TOKEN_KEY, (token = reply.visitor_token));
+      flush();
+      const features = reply.features || {};
+      if (features.chat || features.game || features.binding) whenIdle(() => run('bubble', 'mount'));
+      if (reply.message) whenIdle(() => run('messages', 'mount'));
+    }),
+    noop,
+  );
+}
+
+function visibleNow() {
+  return visibleSince < 0 ? 0 : performance.now() - visibleSince;
+}
+
+function cartKind(url) {
+  const match = CART_PATH.exec(new URL(url, location.href).pathname);
+  return match && match[1];
+}
+
+function cartChanged(kind, body, reply) {
+  run('cart', 'record', kind, body, reply);
+}
+
+// Themes change the cart by fetch, XMLHttpRequest or a plain form post. The
+// wrappers only look: the theme's request, response and errors pass unchanged.
+function watchCart() {
+  win.fetch = function (input, init) {
+    const reply = nativeFetch.apply(this, arguments);
+    try {
+      const kind = cartKind(input.url || input);
+      if (kind && /post/i.test((init && init.method) || input.method)) {
+        reply.then(
+          guard((response) => response.ok && cartChanged(kind, init && init.body, response.clone().text())),
+          noop,
+        );
+      }
+    } catch (error) {
+      // Not a URL we understand, so not a cart change.
+    }
+    return reply;
+  };
+
+  const proto = XMLHttpRequest.prototype;
+  const open = proto.open;
+  const send = proto.send;
+  proto.open = function (method, url) {
+    this.revisitCart = guard(() => /post/i.test(method) && cartKind(url))();
+    return open.apply(this, arguments);
+  };
+  proto.send = function (body) {
+    if (this.revisitCart) {
+      this.addEventListener(
+        'load',
+        guard(() => {
+          if (this.status < 300) {
+            cartChanged(this.revisitCart, body, this.responseType ? null : this.responseText);
+          }
+        }),
+      );
+    }
+    return send.apply(this, arguments);
+  };
+
+  // A classic form post leaves the page: note the addition for the next page.
+  win.addEventListener(
+    'submit',
+    guard((event) => {
+      const form = event.target;
+      if (!event.defaultPrevented && cartKind(form.getAttribute('action')) == 'add') {
+        const fields = new FormData(form);
+        write(FORM_KEY, JSON.stringify({ id: fields.get('id'), quantity: fields.get('quantity') }));
+      }
+    }),
+  );
+}
+
+guard(() => {
+  config = JSON.parse(doc.getElementById('revisit-config').textContent);
+  // In the theme editor the merchant is previewing, not visiting.
+  if (!config.app_url || !config.widget_key || config.design_mode) return;
+
+  base = config.app_url.replace(/\/+$/, '');
+  token = read(TOKEN_KEY);
+  if (doc.hidden) visibleSince = -1;
+  sendPage();
+
+  doc.addEventListener(
+    'visibilitychange',
+    guard(() => {
+      if (doc.hidden) {
+        visibleMs += visibleNow();
+        visibleSince = -1;
+        flush(true);
+      } else {
+        visibleSince = performance.now();
+      }
+    }),
+  );
+  win.addEventListener(
+    'pagehide',
+    guard(() => {
+      track('page_leave', { seconds_on_page: Math.round((visibleMs + visibleNow()) / 1000) });
+      flush(true);
+    }),
+  );
+  // Back from the back/forward cache: the same document, a new page view.
+  win.addEventListener(
+    'pageshow',
+    guard((event) => {
+      if (event.persisted) {
+        visibleMs = 0;
+        visibleSince = performance.now();
+        sendPage();
+      }
+    }),
+  );
+  watchCart();
+  // A form addition to report, or a cart (its cookie) never pictured here. A
+  // first visit has no cart: the first addition is then read from its request.
+  if (read(FORM_KEY) || (!read(CART_KEY) && /(^|; )cart=/.test(doc.cookie))) {
+    whenIdle(() => cartChanged('seed'));
+  }
+})();
