@@ -1,5 +1,6 @@
 """Imports every model, so the metadata Alembic and tests see is complete."""
 
+from engine.channels.models import ChannelAccount, SandboxMessage
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.onsite.models import OnsiteImpression, OnsiteMessage
 from engine.privacy.models import DataExport
@@ -10,12 +11,14 @@ from engine.webhooks.models import WebhookDelivery
 
 __all__ = [
     "Cart",
+    "ChannelAccount",
     "Checkout",
     "DataExport",
     "LineItem",
     "OnsiteImpression",
     "OnsiteMessage",
     "Order",
+    "SandboxMessage",
     "Shop",
     "StorefrontOrigin",
     "Visitor",

@@ -58,6 +58,9 @@ class Settings:
     # How old an OAuth callback's timestamp may be, in seconds.
     oauth_timestamp_tolerance: int = 300
     reconcile_interval_minutes: int = 15
+    # Where LINE and Messenger calls go; the demo and tests point them at fakes.
+    line_api_base_url: str = "https://api.line.me"
+    messenger_graph_base_url: str = "https://graph.facebook.com/v25.0"
     # Raw storefront events older than this are deleted (footprints stay).
     tracking_retention_days: int = 90
     demo: bool = False
@@ -86,6 +89,12 @@ class Settings:
             shopify_base_url=env.get("SHOPIFY_BASE_URL") or None,
             oauth_timestamp_tolerance=int(env.get("OAUTH_TIMESTAMP_TOLERANCE", 300)),
             reconcile_interval_minutes=int(env.get("RECONCILE_INTERVAL_MINUTES", 15)),
+            line_api_base_url=env.get(
+                "LINE_API_BASE_URL", "https://api.line.me"
+            ).rstrip("/"),
+            messenger_graph_base_url=env.get(
+                "MESSENGER_GRAPH_BASE_URL", "https://graph.facebook.com/v25.0"
+            ).rstrip("/"),
             tracking_retention_days=int(env.get("TRACKING_RETENTION_DAYS", 90)),
             demo=env.get("REVISIT_DEMO") == "1",
         )

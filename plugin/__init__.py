@@ -58,6 +58,12 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(static_widget.bp)
+    if settings.demo:
+        # No session guards this page; real merchants will see their sandbox
+        # messages in the admin panel.
+        from plugin.sandbox_outbox import bp as sandbox_outbox_bp
+
+        app.register_blueprint(sandbox_outbox_bp)
     return app
 
 

@@ -16,12 +16,14 @@ from tests.conftest import BACKENDS
 
 APP_TABLES = {
     "carts",
+    "channel_accounts",
     "checkouts",
     "data_exports",
     "line_items",
     "onsite_impressions",
     "onsite_messages",
     "orders",
+    "sandbox_outbox",
     "shops",
     "storefront_origins",
     "visitor_events",

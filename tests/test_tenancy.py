@@ -40,6 +40,12 @@ ROUTE_TENANCY = {
     "/api/widget/v1/events": "tests/widget_api/test_tenancy.py: events land in"
     " the widget key's shop only",
 }
+# Routes registered only when REVISIT_DEMO=1, so absent from the app above;
+# tests/channels/test_sandbox_outbox.py checks a demo app adds exactly these.
+DEMO_ONLY_ROUTES = {
+    "/sandbox/outbox": "tests/channels/test_sandbox_outbox.py: lists only the"
+    " sandbox messages of the shop in its query",
+}
 
 
 def _install_both(client: FlaskClient, platform: FakeShopifyPlatform) -> list[Shop]:

@@ -1,4 +1,4 @@
-"""Stand-ins for the outside world (a fake Shopify, sample webhook payloads).
+"""Stand-ins for the outside world: fake Shopify, LINE and Messenger, sample payloads.
 
 Tests and the demo use them; production code paths never import this package.
 """

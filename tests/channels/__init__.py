@@ -1,0 +1,1 @@
+"""Tests of ``engine.channels`` and the fake LINE and Messenger platforms."""
