@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
+from engine.reminders.sweep import enqueue_due_reminders
 from engine.runtime import current
 from engine.shopify.reconcile import enqueue_reconciliation
 from engine.tracking.drain import drain_events
@@ -39,6 +40,8 @@ def schedule() -> list[Periodic]:
             timedelta(minutes=1),
             "engine.periodic.run_sweep_deliveries",
         ),
+        # The database is the truth of what reminders are due; Redis may lose jobs.
+        Periodic("reminders", timedelta(minutes=1), "engine.periodic.run_reminders"),
         Periodic(
             "reconcile",
             timedelta(minutes=settings.reconcile_interval_minutes),
@@ -96,6 +99,10 @@ def run_sweep_deliveries() -> object:
 
 def run_reconcile() -> object:
     return _run_then_reschedule("reconcile", enqueue_reconciliation)
+
+
+def run_reminders() -> object:
+    return _run_then_reschedule("reminders", enqueue_due_reminders)
 
 
 def run_tracking_drain() -> object:

@@ -22,6 +22,7 @@ from engine.db import db
 from engine.settings import Settings
 from plugin import errors, static_widget, widget_api
 from plugin.install import bp as install_bp
+from plugin.links import bp as links_bp
 from plugin.webhooks import bp as webhooks_bp
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(install_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(links_bp)
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(static_widget.bp)
     if settings.demo:

@@ -35,6 +35,8 @@ ROUTE_TENANCY = {
     "/auth/patch-id-token": "a static page that fetches a session token",
     "/static/<path:filename>": "static files, the same for every shop",
     "/static/widget/<name>": "the built widget's files, the same for every shop",
+    "/r/<token>": "tests/reminders/test_links.py: a signed token counts a click"
+    " only on the send of the shop it names",
     "/api/widget/v1/page": "tests/widget_api/test_tenancy.py: a widget key reads"
     " and buffers only its own shop's rows",
     "/api/widget/v1/events": "tests/widget_api/test_tenancy.py: events land in"

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 
+from engine import reminders
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.db import db
 from engine.shops.models import Shop
@@ -46,6 +47,7 @@ def apply_cart(shop: Shop, payload: dict[str, Any]) -> Cart | None:
 
     if cart.ordered_at is None:
         cart.ordered_at = _order_time_for(shop, cart_token=token)
+    reminders.note_cart_activity(shop, cart)
     return cart
 
 
@@ -80,6 +82,7 @@ def apply_checkout(shop: Shop, payload: dict[str, Any]) -> Checkout | None:
         checkout.completed_at = _order_time_for(shop, checkout_token=token)
     if checkout.completed_at is None and checkout.cart_token:
         checkout.completed_at = _order_time_for(shop, cart_token=checkout.cart_token)
+    reminders.note_checkout_activity(shop, checkout)
     return checkout
 
 
@@ -104,6 +107,7 @@ def apply_order(shop: Shop, payload: dict[str, Any]) -> Order | None:
     db.session.flush()
 
     _complete_sources(shop, order)
+    reminders.stop_for_order(shop, order)
     return order
 
 

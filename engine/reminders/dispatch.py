@@ -1,0 +1,433 @@
+"""The RQ job that sends due reminders: claim a batch, decide, send side by side.
+
+A woken job (``deliver_reminders``) claims its own send and up to
+``BATCH_SIZE`` other due sends with ``FOR UPDATE SKIP LOCKED``, so two
+workers never take the same one, and drops the now pointless wake-up jobs of
+the others. For each claimed send it reads the cart again, applies the rules
+of ``gates`` (send, defer or skip), builds the message from what is still
+for sale, and then sends all of them on a pool of ``CONCURRENCY`` threads
+behind the channels' shared rate limiter: while one waits on the platform,
+the others go (see ``delivery`` for what makes each send happen once).
+Afterwards each run moves on to its next step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import selectinload
+
+from engine.binding.models import ChannelBinding
+from engine.catalog.variants import VariantDetails, variant_details
+from engine.channels.base import Channel
+from engine.channels.errors import ChannelNotConfiguredError
+from engine.channels.models import ChannelAccount
+from engine.channels.registry import channel_for
+from engine.commerce.models import Cart, Checkout
+from engine.db import db
+from engine.reminders import clock, gates
+from engine.reminders.cart_view import cart_target, open_checkouts, view_cart
+from engine.reminders.content import build_parts, describe_parts
+from engine.reminders.delivery import Outbound, send_batch
+from engine.reminders.links import tracked_link
+from engine.reminders.models import (
+    ACTIVE,
+    CANCELLED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    ReminderFlow,
+    ReminderRun,
+    ReminderSend,
+)
+from engine.reminders.outcomes import settle
+from engine.reminders.scheduling import forget_jobs, job_id, wake_when_due
+from engine.reminders.sequences import advance, stop_runs
+from engine.shopify.errors import AccessRevokedError, AdminApiError
+from engine.shops.models import Shop
+from engine.visitors.models import Visitor
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# Sends in flight at once per job. Each holds a pooled database connection
+# while it waits on the platform, so this stays under the engine's pool.
+CONCURRENCY = 24
+# A catalog the platform could not describe delays a send this long.
+CATALOG_RETRY = timedelta(minutes=2)
+# How long a woken job goes on delivering sends that fall due after it
+# started, and how far ahead it looks for them. Bounded, so the worker soon
+# gets back to its other queues.
+LINGER_SECONDS = 10.0
+LOOKAHEAD = timedelta(seconds=1)
+
+
+def deliver_reminders(
+    send_id: int,
+    batch_size: int = BATCH_SIZE,
+    concurrency: int = CONCURRENCY,
+    linger: float = LINGER_SECONDS,
+) -> dict[str, int]:
+    """RQ job: deliver the due reminders, ``send_id``'s first. Idempotent.
+
+    While more sends fall due within ``LOOKAHEAD``, the job waits for them
+    and delivers them too, for at most ``linger`` seconds: at busy times one
+    job keeps up with a stream of due sends instead of each second's wake-ups
+    starting over. ``batch_size`` 1, ``concurrency`` 1 and ``linger`` 0 give
+    one message per job (the benchmark's baseline). Returns counts.
+    """
+    started = time.monotonic()
+    totals: Counter[str] = Counter()
+    first: int | None = send_id
+    while True:
+        totals.update(_deliver_batch(first, batch_size, concurrency))
+        first = None
+        wait = _next_due_in()
+        if wait is None or time.monotonic() - started + wait > linger:
+            return dict(totals)
+        time.sleep(wait)
+
+
+def _deliver_batch(
+    send_id: int | None, batch_size: int, concurrency: int
+) -> Counter[str]:
+    """Claim, decide, send and settle one batch; returns what happened."""
+    began = time.monotonic()
+    now = clock.now()
+    claimed = _claim(send_id, now, batch_size)
+    if not claimed:
+        return Counter()
+
+    try:
+        batch = _Batch.load(claimed, now)
+        outbound = batch.prepare()
+        db.session.commit()
+        outcomes = send_batch(outbound, concurrency)
+        settle(outcomes, batch.flows, now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _release(claimed)
+        db.session.commit()
+        raise
+
+    counts = Counter(outcome.kind for outcome in outcomes)
+    counts["claimed"] = len(claimed)
+    # busy_seconds is the batch's own time, waits for later sends excluded:
+    # what a worker process spends per reminder.
+    logger.info(
+        "reminders.batch_done",
+        extra={"busy_seconds": round(time.monotonic() - began, 4), **counts},
+    )
+    return counts
+
+
+def _next_due_in() -> float | None:
+    """Seconds until the next pending send falls due, if within LOOKAHEAD."""
+    now = clock.now()
+    due = db.session.scalar(
+        select(func.min(ReminderSend.due_at)).where(
+            ReminderSend.status == PENDING, ReminderSend.due_at <= now + LOOKAHEAD
+        )
+    )
+    db.session.commit()
+    if due is None:
+        return None
+    return max(0.0, (due - now).total_seconds())
+
+
+def _claim(send_id: int | None, now: datetime, limit: int) -> list[int]:
+    """Take due pending sends, ``send_id`` first; commits the claim."""
+    rows = db.session.execute(
+        select(ReminderSend.id, ReminderRun.cart_id, ReminderRun.round)
+        .add_columns(ReminderSend.position)
+        .join(ReminderRun, ReminderRun.id == ReminderSend.run_id)
+        .where(ReminderSend.status == PENDING, ReminderSend.due_at <= now)
+        .order_by(case((ReminderSend.id == send_id, 0), else_=1), ReminderSend.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=ReminderSend)
+    ).all()
+    ids = [row.id for row in rows]
+    if ids:
+        db.session.execute(
+            update(ReminderSend)
+            .where(ReminderSend.id.in_(ids))
+            .values(status=SENDING, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+    others = [
+        job_id(row.cart_id, row.round, row.position)
+        for row in rows
+        if row.id != send_id
+    ]
+    forget_jobs(others)
+    return ids
+
+
+def _release(send_ids: list[int]) -> None:
+    """Hand claims back after an unexpected error, for the next job to retry."""
+    db.session.execute(
+        update(ReminderSend)
+        .where(ReminderSend.id.in_(send_ids), ReminderSend.status == SENDING)
+        .values(status=PENDING, claimed_at=None, deferred_reason="batch_failed")
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass
+class _Batch:
+    """Everything the claimed sends need, loaded in a handful of queries."""
+
+    now: datetime
+    sends: list[ReminderSend]
+    runs: dict[int, ReminderRun]
+    carts: dict[int, Cart]
+    shops: dict[int, Shop]
+    flows: dict[int, ReminderFlow]
+    visitors: dict[int, Visitor]
+    bindings: dict[int, list[ChannelBinding]]
+    accounts: dict[tuple[int, str], ChannelAccount]
+    recent: dict[int, list[datetime]]
+    checkouts: dict[tuple[int, str], Checkout]
+
+    @classmethod
+    def load(cls, send_ids: list[int], now: datetime) -> _Batch:
+        sends = list(
+            db.session.scalars(
+                select(ReminderSend)
+                .where(ReminderSend.id.in_(send_ids))
+                .order_by(ReminderSend.due_at)
+            )
+        )
+        runs = _by_id(ReminderRun, {send.run_id for send in sends})
+        carts = _by_id(
+            Cart,
+            {run.cart_id for run in runs.values()},
+            selectinload(Cart.line_items),
+        )
+        shop_ids = {send.shop_id for send in sends}
+        visitor_ids = {run.visitor_id for run in runs.values()} - {None}
+        return cls(
+            now=now,
+            sends=sends,
+            runs=runs,
+            carts=carts,
+            shops=_by_id(Shop, shop_ids),
+            flows=_flows(shop_ids),
+            visitors=_by_id(Visitor, visitor_ids),
+            bindings=_bindings(visitor_ids),
+            accounts=_accounts(shop_ids),
+            recent=_recent_sends(visitor_ids, now),
+            checkouts=open_checkouts(list(carts.values())),
+        )
+
+    def prepare(self) -> list[Outbound]:
+        """Decide each send; returns those to send now, ready for the threads."""
+        ready = []
+        decided = []
+        for send in self.sends:
+            decision = self._decide(send)
+            if decision is not None and decision.action == gates.SEND:
+                decided.append((send, decision))
+                # Later sends of this batch to the same shopper count this one.
+                self.recent[self.runs[send.run_id].visitor_id].append(self.now)
+        details = self._catalog({send.shop_id for send, _ in decided})
+        channels: dict[tuple[int, str], Channel | None] = {}
+        for send, decision in decided:
+            outbound = self._build(send, decision, details, channels)
+            if outbound is not None:
+                ready.append(outbound)
+        return ready
+
+    def _decide(self, send: ReminderSend) -> gates.Decision | None:
+        run, now = self.runs[send.run_id], self.now
+        cart = self.carts.get(run.cart_id)
+        flow = self.flows.get(send.shop_id)
+        if run.status != ACTIVE:
+            _end(send, CANCELLED, run.stop_reason or "run_stopped", now)
+            return None
+        if cart is None or cart.ordered_at is not None or not cart.line_items:
+            reason = "cart_emptied" if cart and not cart.ordered_at else "ordered"
+            stop_runs([run], reason, now)
+            _end(send, CANCELLED, reason, now)
+            return None
+        step = flow.step_at(send.position) if flow else None
+        if flow is None or not flow.enabled or step is None or not step.enabled:
+            _end(send, CANCELLED, "step_removed", now)
+            advance(run, flow, send.position, None, now)
+            return None
+
+        decision = gates.decide(self._situation(send, run, flow, step))
+        if decision.action == gates.DEFER:
+            send.status, send.claimed_at = PENDING, None
+            send.due_at, send.deferred_reason = decision.at, decision.reason
+            wake_when_due(send, run)
+        elif decision.action == gates.SKIP:
+            _end(send, SKIPPED, decision.reason, now)
+            advance(run, flow, send.position, send, now)
+        return decision
+
+    def _situation(self, send, run, flow, step) -> gates.Situation:  # noqa: ANN001
+        shop = self.shops[send.shop_id]
+        configured = {
+            channel
+            for (shop_id, channel), account in self.accounts.items()
+            if shop_id == shop.id and account.enabled
+        }
+        line = self.accounts.get((shop.id, "line"))
+        return gates.Situation(
+            now=self.now,
+            planned_at=send.planned_at,
+            step=step,
+            flow=flow,
+            timezone=shop.timezone,
+            bindings=[
+                binding
+                for binding in self.bindings.get(run.visitor_id, [])
+                if binding.channel in configured
+            ],
+            recent_sends=self.recent.get(run.visitor_id, []),
+            line_paused_until=(
+                line.quota_exhausted_until
+                if line is not None and line.quota_paused(self.now)
+                else None
+            ),
+        )
+
+    def _catalog(self, shop_ids: set[int]) -> dict[int, dict | None]:
+        """Variant details per shop; None for a shop the platform would not answer."""
+        wanted: dict[int, set[str]] = defaultdict(set)
+        for send in self.sends:
+            cart = self.carts.get(self.runs[send.run_id].cart_id)
+            if send.shop_id in shop_ids and cart is not None:
+                wanted[send.shop_id] |= {
+                    line.variant_id for line in cart.line_items if line.variant_id
+                }
+        found: dict[int, dict | None] = {}
+        for shop_id, ids in wanted.items():
+            try:
+                found[shop_id] = variant_details(self.shops[shop_id], ids)
+            except (AdminApiError, AccessRevokedError) as error:
+                logger.warning(
+                    "reminders.catalog_unavailable",
+                    extra={"shop_id": shop_id, "error": type(error).__name__},
+                )
+                found[shop_id] = None
+        return found
+
+    def _build(
+        self,
+        send: ReminderSend,
+        decision: gates.Decision,
+        details: dict[int, dict[str, VariantDetails | None] | None],
+        channels: dict[tuple[int, str], Channel | None],
+    ) -> Outbound | None:
+        run, shop = self.runs[send.run_id], self.shops[send.shop_id]
+        cart, binding = self.carts[run.cart_id], decision.binding
+        if details.get(shop.id) is None:
+            send.status, send.claimed_at = PENDING, None
+            send.due_at, send.deferred_reason = self.now + CATALOG_RETRY, "catalog"
+            wake_when_due(send, run)
+            return None
+
+        checkout = self.checkouts.get((shop.id, cart.token))
+        target = cart_target(shop, cart, checkout, self.visitors.get(run.visitor_id))
+        send.channel, send.binding_id = binding.channel, binding.id
+        send.recipient_id, send.target_url = binding.external_id, target.url
+        view = view_cart(shop, cart, details[shop.id], target, tracked_link(send))
+        if view is None:
+            _end(send, SKIPPED, "nothing_available", self.now)
+            advance(run, self.flows[shop.id], send.position, send, self.now)
+            return None
+
+        channel = self._channel(shop, binding.channel, channels)
+        if channel is None:
+            _end(send, SKIPPED, "channel_not_configured", self.now)
+            advance(run, self.flows[shop.id], send.position, send, self.now)
+            return None
+        parts = build_parts(self.flows[shop.id].step_at(send.position).message, view)
+        send.content = describe_parts(parts)
+        return Outbound(
+            send_id=send.id,
+            run_id=run.id,
+            shop_id=shop.id,
+            channel=channel,
+            recipient_id=binding.external_id,
+            parts=parts,
+            retry_key=send.retry_key,
+            attempts=send.attempts,
+        )
+
+    def _channel(
+        self, shop: Shop, name: str, channels: dict[tuple[int, str], Channel | None]
+    ) -> Channel | None:
+        key = (shop.id, name)
+        if key not in channels:
+            try:
+                channels[key] = channel_for(shop, name)
+            except ChannelNotConfiguredError:
+                channels[key] = None
+        return channels[key]
+
+
+def _end(send: ReminderSend, status: str, reason: str | None, now: datetime) -> None:
+    send.status, send.reason = status, reason
+    send.ended_at, send.claimed_at = now, None
+
+
+def _by_id(model: type, ids: set, *options) -> dict:  # noqa: ANN002
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(model).where(model.id.in_(ids)).options(*options))
+    return {row.id: row for row in rows}
+
+
+def _flows(shop_ids: set[int]) -> dict[int, ReminderFlow]:
+    rows = db.session.scalars(
+        select(ReminderFlow)
+        .where(ReminderFlow.shop_id.in_(shop_ids))
+        .options(selectinload(ReminderFlow.steps))
+    )
+    return {flow.shop_id: flow for flow in rows}
+
+
+def _bindings(visitor_ids: set[int]) -> dict[int, list[ChannelBinding]]:
+    found: dict[int, list[ChannelBinding]] = defaultdict(list)
+    if visitor_ids:
+        for binding in db.session.scalars(
+            select(ChannelBinding).where(ChannelBinding.visitor_id.in_(visitor_ids))
+        ):
+            found[binding.visitor_id].append(binding)
+    return found
+
+
+def _accounts(shop_ids: set[int]) -> dict[tuple[int, str], ChannelAccount]:
+    rows = db.session.scalars(
+        select(ChannelAccount).where(ChannelAccount.shop_id.in_(shop_ids))
+    )
+    return {(account.shop_id, account.channel): account for account in rows}
+
+
+def _recent_sends(visitor_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
+    """When each visitor was last sent reminders, as far back as any cap looks."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    if not visitor_ids:
+        return found
+    rows = db.session.execute(
+        select(ReminderSend.visitor_id, ReminderSend.sent_at).where(
+            ReminderSend.visitor_id.in_(visitor_ids),
+            ReminderSend.status == SENT,
+            ReminderSend.sent_at > now - timedelta(days=7),
+        )
+    )
+    for visitor_id, sent_at in rows:
+        found[visitor_id].append(sent_at)
+    return found
