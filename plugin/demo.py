@@ -1,10 +1,12 @@
 """``revisit demo``: the whole app on one machine, with nothing installed.
 
-It runs the web app, an RQ worker with its scheduler, an embedded Redis
-and the fake store platform, keeps its data in ``.demo/`` (SQLite), installs
-a demo store the way the platform would and sends it the platform's sample
-webhooks. Everything here is for trying Revisit out; production runs
-``revisit serve`` and ``revisit worker`` against PostgreSQL and Redis.
+It runs the web app, an RQ worker with its scheduler, an embedded Redis,
+the fake store platform and fake LINE and Messenger platforms, keeps its
+data in ``.demo/`` (SQLite), installs a demo store the way the platform
+would, connects its LINE and Messenger accounts (on the fakes) and sends it
+the platform's sample webhooks. Everything here is for trying Revisit out;
+production runs ``revisit serve`` and ``revisit worker`` against PostgreSQL
+and Redis.
 """
 
 from __future__ import annotations
@@ -23,19 +25,33 @@ import click
 import flask_migrate
 import httpx
 from cryptography.fernet import Fernet
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from engine.channels.accounts import connect_line, connect_messenger
+from engine.db import db
 from engine.shops.install import shop_by_domain
 from engine.shops.tokens import forget_access_token
 from plugin import create_app
+from plugin.sandbox.chat_platform import FakeChatPlatform
 from plugin.sandbox.embedded_redis import start_embedded_redis
+from plugin.sandbox.line_platform import FakeLinePlatform
+from plugin.sandbox.messenger_platform import FakeMessengerPlatform
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
+from plugin.sandbox.storefront import open_storefront
 
 logger = logging.getLogger(__name__)
 
 DEMO_SHOP = "revisit-demo.myshopify.com"
 DEMO_API_KEY = "revisit-demo-client-id"
 HOST = "127.0.0.1"
+# The demo store's chat accounts on the fake platforms (never real credentials).
+DEMO_LINE_CHANNEL_ID = "2000000001"
+DEMO_LINE_SECRET = "demo-line-channel-secret"
+DEMO_LINE_TOKEN = "demo-line-channel-access-token"
+DEMO_PAGE_ID = "100000000000001"
+DEMO_PAGE_TOKEN = "demo-messenger-page-access-token"
+DEMO_PSID = "7000000000000001"
 
 # The sample story: a shopper's cart became a checkout that was left unpaid.
 SEED_TOPICS = ("carts/create", "checkouts/create", "checkouts/update")
@@ -50,9 +66,12 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     secret = _persistent_secret(data_dir / "api-secret")
     platform = FakeShopifyPlatform(DEMO_API_KEY, secret, app_url=app_url)
     platform_url = platform.serve(HOST, port + 1)
-    platform.add_shop(DEMO_SHOP, name="Revisit Demo Tea House")
+    platform.add_shop(DEMO_SHOP, name="Revisit Demo Pet Supply")
+    line, messenger = _start_chat_platforms(port)
 
     environment = _environment(data_dir, redis_url, platform_url, app_url, secret)
+    environment["LINE_API_BASE_URL"] = line.base_url or ""
+    environment["MESSENGER_GRAPH_BASE_URL"] = messenger.base_url or ""
     os.environ.update(environment)
     app = create_app()
     with app.app_context():
@@ -64,11 +83,11 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     worker = _start_worker()
     server = make_server(HOST, port, app, threaded=True)
     threading.Thread(
-        target=_seed, args=(platform, app_url), name="demo-seed", daemon=True
+        target=_seed, args=(platform, app_url, app), name="demo-seed", daemon=True
     ).start()
 
     _stop_on_signals(server)
-    _announce(platform, app_url)
+    _announce(platform, app_url, line, messenger)
     try:
         server.serve_forever()
     finally:
@@ -76,6 +95,29 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
         worker.terminate()
         worker.wait(timeout=15)
         platform.shutdown()
+        line.shutdown()
+        messenger.shutdown()
+
+
+def _start_chat_platforms(port: int) -> tuple[FakeLinePlatform, FakeMessengerPlatform]:
+    """Fake LINE and Messenger beside the app, with the demo store's accounts."""
+    line = FakeLinePlatform()
+    line.add_channel(DEMO_LINE_CHANNEL_ID, DEMO_LINE_TOKEN, DEMO_LINE_SECRET)
+    messenger = FakeMessengerPlatform()
+    messenger.add_page(DEMO_PAGE_ID, DEMO_PAGE_TOKEN)
+    # A shopper who just wrote to the Page, so Messenger's window is open.
+    messenger.receive_message(DEMO_PAGE_ID, DEMO_PSID)
+    _serve_beside(line, port + 2)
+    _serve_beside(messenger, port + 3)
+    return line, messenger
+
+
+def _serve_beside(fake: FakeChatPlatform, port: int) -> None:
+    try:
+        fake.serve(HOST, port)
+    except OSError:
+        # The port is taken: any free one does, the addresses are printed.
+        fake.serve(HOST, 0)
 
 
 def _stop_on_signals(server: BaseWSGIServer) -> None:
@@ -132,8 +174,8 @@ def _start_worker() -> subprocess.Popen:
     )
 
 
-def _seed(platform: FakeShopifyPlatform, app_url: str) -> None:
-    """Install the demo store through token exchange, then send it webhooks."""
+def _seed(platform: FakeShopifyPlatform, app_url: str, app: Flask) -> None:
+    """Install the demo store by token exchange, connect its chats, send webhooks."""
     _wait_until_up(app_url)
     token = platform.session_token(DEMO_SHOP)
     response = httpx.get(
@@ -142,6 +184,8 @@ def _seed(platform: FakeShopifyPlatform, app_url: str) -> None:
     if response.status_code != 200:
         logger.error("demo.install_failed", extra={"status": response.status_code})
         return
+    _connect_chat_accounts(app)
+    _open_storefront(app, platform, app_url)
 
     for topic in SEED_TOPICS:
         payload = load_payload(topic)
@@ -153,6 +197,21 @@ def _seed(platform: FakeShopifyPlatform, app_url: str) -> None:
     logger.info("demo.seeded", extra={"shop_domain": DEMO_SHOP})
 
 
+def _connect_chat_accounts(app: Flask) -> None:
+    with app.app_context():
+        shop = shop_by_domain(DEMO_SHOP)
+        connect_line(shop, DEMO_LINE_CHANNEL_ID, DEMO_LINE_SECRET, DEMO_LINE_TOKEN)
+        connect_messenger(shop, DEMO_PAGE_ID, DEMO_PAGE_TOKEN)
+        db.session.commit()
+
+
+def _open_storefront(app: Flask, platform: FakeShopifyPlatform, app_url: str) -> None:
+    """Switch on the app embed in the demo store's theme, with its widget key."""
+    with app.app_context():
+        widget_key = shop_by_domain(DEMO_SHOP).widget_key
+    open_storefront(platform, DEMO_SHOP, app_url=app_url, widget_key=widget_key)
+
+
 def _wait_until_up(app_url: str) -> None:
     for _ in range(50):
         try:
@@ -162,12 +221,23 @@ def _wait_until_up(app_url: str) -> None:
             time.sleep(0.1)
 
 
-def _announce(platform: FakeShopifyPlatform, app_url: str) -> None:
+def _announce(
+    platform: FakeShopifyPlatform,
+    app_url: str,
+    line: FakeLinePlatform,
+    messenger: FakeMessengerPlatform,
+) -> None:
     admin = f"{platform.base_url}/{DEMO_SHOP}/admin/apps/{DEMO_API_KEY}"
     click.echo(
         "\nRevisit demo is running (Ctrl-C stops it).\n"
         f"  Open the store admin with Revisit:  {admin}\n"
         f"  Revisit itself:                     {app_url}\n"
+        f"  The demo store's storefront:        {platform.base_url}/store/"
+        f"{DEMO_SHOP}/\n"
         f"  The fake store platform:            {platform.base_url}\n"
+        f"  Messages sent to LINE:              {line.outbox_url}\n"
+        f"  Messages sent to Messenger:         {messenger.outbox_url}\n"
+        f"  The sandbox channel's outbox:       {app_url}/sandbox/outbox"
+        f"?shop={DEMO_SHOP}\n"
         "  Data is kept in .demo/ (delete it to start over).\n"
     )
