@@ -11,9 +11,12 @@ trim each other's batches. It is enqueued after each flush (one job id per
 second) and every minute by ``engine.periodic`` as a safety net.
 
 A chunk that cannot be written (bad data rather than a database outage) is
-moved to ``DEAD_KEY`` and logged, for a person to look at, so it cannot block
-the events behind it. A database or Redis outage fails the job instead, and
-the events wait in Redis for the next drain.
+written again event by event: the good events are kept, and only the events
+that cannot be written are moved to ``DEAD_KEY`` and logged, for a person to
+look at. A chunk mixes many visitors and shops, so one shopper's bad event
+never costs another shop its events, nor blocks the events behind it. A
+database or Redis outage fails the job instead, and the events wait in Redis
+for the next drain.
 """
 
 from __future__ import annotations
@@ -42,8 +45,15 @@ CHUNKS_PER_BATCH = 4
 # Stay well inside RQ's default job timeout (180 s); the next job goes on.
 MAX_RUN_SECONDS = 60.0
 
-# Bad data: the chunk is set aside. Anything else fails the job.
-UNWRITABLE = (IntegrityError, DataError, ValueError, KeyError, TypeError)
+# Bad data: the event is set aside. Anything else fails the job.
+UNWRITABLE = (
+    IntegrityError,
+    DataError,
+    ValueError,
+    KeyError,
+    TypeError,
+    ArithmeticError,
+)
 
 _TRIM = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -53,11 +63,8 @@ return 1
 """
 _SET_ASIDE = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-local chunk = redis.call('lindex', KEYS[2], 0)
-if chunk then
-  redis.call('rpush', KEYS[3], chunk)
-  redis.call('ltrim', KEYS[2], 1, -1)
-end
+if ARGV[2] ~= '' then redis.call('rpush', KEYS[3], ARGV[2]) end
+redis.call('ltrim', KEYS[2], 1, -1)
 return 1
 """
 _RELEASE = """
@@ -84,10 +91,11 @@ class DrainLock:
         keys = [LOCK_KEY, QUEUE_KEY]
         return bool(self._trim(keys=keys, args=[self.token, chunks, LOCK_TTL_MS]))
 
-    def set_aside_first(self) -> bool:
-        """Move the first chunk to ``DEAD_KEY``, if the lock is still ours."""
+    def set_aside_first(self, dead: bytes | str) -> bool:
+        """Trim the first chunk, keeping ``dead`` (what of it could not be
+        written; empty for nothing) in ``DEAD_KEY``, if the lock is still ours."""
         keys = [LOCK_KEY, QUEUE_KEY, DEAD_KEY]
-        return bool(self._set_aside(keys=keys, args=[self.token]))
+        return bool(self._set_aside(keys=keys, args=[self.token, dead]))
 
     def release(self) -> None:
         self._release(keys=[LOCK_KEY], args=[self.token])
@@ -135,8 +143,9 @@ def _drain_holding(lock: DrainLock, deadline: float) -> int:
                 # Find the bad chunk: retry chunk by chunk.
                 size = 1
                 continue
-            logger.exception("tracking.chunk_set_aside", extra={"dead_key": DEAD_KEY})
-            if not lock.set_aside_first():
+            kept, unwritable = _write_one_by_one(chunks[0])
+            written += kept
+            if not lock.set_aside_first(unwritable):
                 break
             continue
 
@@ -145,6 +154,39 @@ def _drain_holding(lock: DrainLock, deadline: float) -> int:
             break
         size = CHUNKS_PER_BATCH
     return written
+
+
+def _write_one_by_one(chunk: bytes) -> tuple[int, bytes | str]:
+    """Write a chunk's events one at a time; return (written, what is left).
+
+    Each event goes in a savepoint of one transaction, committed at the end,
+    so a crash before the trim writes nothing twice (the writer skips known
+    event ids). Slow, but only for a chunk that holds bad data. What is left
+    is a JSON array of the unwritable records, or the whole chunk when it is
+    not an array of records at all.
+    """
+    try:
+        records = json.loads(chunk)
+    except ValueError:
+        records = None
+    if not isinstance(records, list):
+        logger.error("tracking.chunk_set_aside", extra={"dead_key": DEAD_KEY})
+        return 0, chunk
+
+    written = 0
+    unwritable: list[dict] = []
+    for record in records:
+        try:
+            with db.session.begin_nested():
+                written += write_batch([TrackedEvent.from_record(record)])
+        except UNWRITABLE:
+            logger.exception(
+                "tracking.event_set_aside",
+                extra={"dead_key": DEAD_KEY, "shop_id": record.get("shop")},
+            )
+            unwritable.append(record)
+    db.session.commit()
+    return written, json.dumps(unwritable) if unwritable else ""
 
 
 def decode(chunks: list[bytes]) -> list[TrackedEvent]:

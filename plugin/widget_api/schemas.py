@@ -21,12 +21,32 @@ MAX_EVENTS = 50
 MAX_URL = 2048
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 CURRENCY = re.compile(r"[A-Z]{3}")
+# PostgreSQL's integer columns; a larger id could never name a row anyway.
+MAX_ROW_ID = 2**31 - 1
+# Times the database can store and the drain can convert to UTC.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+class Text(fields.String):
+    """A string with no NUL character: PostgreSQL's text columns refuse it, and
+    no URL, handle or locale a browser sends holds one."""
+
+    default_error_messages = {"nul": "Must not contain a NUL character."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        return text
 
 
 class Timestamp(fields.Field):
     """An ISO 8601 time with its offset (``2026-12-03T10:00:00.000Z``) as epoch s."""
 
-    default_error_messages = {"invalid": "Not an ISO 8601 time with a time zone."}
+    default_error_messages = {
+        "invalid": "Not an ISO 8601 time with a time zone, between the years"
+        f" {EARLIEST_YEAR} and {LATEST_YEAR}."
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> float:
         if not isinstance(value, str) or len(value) > 40:
@@ -35,7 +55,7 @@ class Timestamp(fields.Field):
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise self.make_error("invalid") from None
-        if moment.tzinfo is None:
+        if moment.tzinfo is None or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
             raise self.make_error("invalid")
         return moment.timestamp()
 
@@ -48,7 +68,7 @@ class PlatformId(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        if isinstance(value, str) and 0 < len(value) <= 64:
+        if isinstance(value, str) and 0 < len(value) <= 64 and "\x00" not in value:
             return value
         raise self.make_error("invalid")
 
@@ -85,8 +105,8 @@ def _currency(value: str) -> None:
         raise ValidationError("Must be a three-letter currency code such as TWD.")
 
 
-def _url(required: bool = False) -> fields.String:
-    return fields.String(
+def _url(required: bool = False) -> Text:
+    return Text(
         required=required,
         allow_none=not required,
         validate=[Length(max=MAX_URL), _http_url],
@@ -104,31 +124,31 @@ class _Lenient(Schema):
 
 class PageSchema(_Lenient):
     url = _url(required=True)
-    page_type = fields.String(allow_none=True, validate=Length(max=64))
+    page_type = Text(allow_none=True, validate=Length(max=64))
     product_id = PlatformId(allow_none=True)
-    product_handle = fields.String(allow_none=True, validate=Length(max=255))
-    referrer = fields.String(allow_none=True, validate=Length(max=MAX_URL))
-    title = fields.String(allow_none=True, validate=Length(max=1024))
+    product_handle = Text(allow_none=True, validate=Length(max=255))
+    referrer = Text(allow_none=True, validate=Length(max=MAX_URL))
+    title = Text(allow_none=True, validate=Length(max=1024))
 
 
 class PageRequestSchema(_Lenient):
-    widget_key = fields.String(required=True, validate=Length(1, 64))
-    visitor_token = fields.String(load_default=None, allow_none=True)
+    widget_key = Text(required=True, validate=Length(1, 64))
+    visitor_token = Text(load_default=None, allow_none=True)
     page = fields.Nested(PageSchema, required=True)
-    locale = fields.String(load_default=None, allow_none=True, validate=Length(max=16))
-    event_id = fields.String(required=True, validate=_client_id)
+    locale = Text(load_default=None, allow_none=True, validate=Length(max=16))
+    event_id = Text(required=True, validate=_client_id)
 
 
 class CartSchema(_Lenient):
-    token = fields.String(required=True, validate=Length(1, 512))
+    token = Text(required=True, validate=Length(1, 512))
     total_price = Amount(allow_none=True)
     item_count = _count(100_000)
-    currency = fields.String(allow_none=True, validate=_currency)
+    currency = Text(allow_none=True, validate=_currency)
 
 
 class EventSchema(_Lenient):
-    id = fields.String(required=True, validate=_client_id)
-    type = fields.String(required=True, validate=OneOf(CLIENT_TYPES))
+    id = Text(required=True, validate=_client_id)
+    type = Text(required=True, validate=OneOf(CLIENT_TYPES))
     at = Timestamp(required=True)
     url = _url()
     seconds_on_page = _count(7 * 86_400)
@@ -136,7 +156,9 @@ class EventSchema(_Lenient):
     variant_id = PlatformId(allow_none=True)
     quantity = _count(100_000)
     cart = fields.Nested(CartSchema, allow_none=True)
-    message_id = fields.Integer(strict=True, allow_none=True, validate=Range(min=1))
+    message_id = fields.Integer(
+        strict=True, allow_none=True, validate=Range(1, MAX_ROW_ID)
+    )
 
     @validates_schema
     def _message_events_name_their_message(self, data: dict, **kwargs) -> None:
@@ -147,8 +169,8 @@ class EventSchema(_Lenient):
 
 
 class EventsRequestSchema(_Lenient):
-    widget_key = fields.String(required=True, validate=Length(1, 64))
-    visitor_token = fields.String(required=True, validate=Length(1, 200))
+    widget_key = Text(required=True, validate=Length(1, 64))
+    visitor_token = Text(required=True, validate=Length(1, 200))
     events = fields.List(
         fields.Nested(EventSchema),
         required=True,

@@ -215,6 +215,26 @@ def test_unwritable_chunk_is_set_aside_and_the_rest_written(
     assert redis.lrange(DEAD_KEY, 0, -1) == [b"{not json"]
 
 
+def test_unwritable_event_is_set_aside_alone_and_its_chunk_mates_written(
+    app: Flask, shop: Shop, widget_state: EventBuffer
+) -> None:
+    # given one chunk where a bad event (a message id no column can hold) sits
+    # between two good events of other visitors
+    bad = widget_event(shop, "message_view", visitor="b" * 22, message_id=2**40)
+    good = [page_view(shop, visitor="a" * 22), page_view(shop, visitor="c" * 22)]
+    widget_state.add([good[0], bad, good[1]])
+    widget_state.flush()
+
+    # when
+    drain_events()
+
+    # then the good events are stored, and only the bad one is set aside
+    assert rows() == 2
+    assert current().redis.llen(QUEUE_KEY) == 0
+    [dead] = current().redis.lrange(DEAD_KEY, 0, -1)
+    assert [record["id"] for record in json.loads(dead)] == [bad["id"]]
+
+
 def test_events_of_an_erased_shop_are_dropped(
     app: Flask, shop: Shop, widget_state: EventBuffer
 ) -> None:

@@ -188,6 +188,15 @@ def test_events_from_a_foreign_origin_are_403(
         ([event("add_to_cart", cart={"item_count": 1})], "events[0].cart.token"),
         ([event("message_view")], "events[0].message_id"),
         ([event("message_click", message_id=0)], "events[0].message_id"),
+        ([event("message_click", message_id=2**31)], "events[0].message_id"),
+        ([event("page_leave", url="https://shop/\x00")], "events[0].url"),
+        ([event("add_to_cart", product_id="12\x003")], "events[0].product_id"),
+        (
+            [event("add_to_cart", cart={**CART, "token": "c\x00t"})],
+            "events[0].cart.token",
+        ),
+        ([event("page_leave", at="9999-12-31T23:59:59-23:59")], "events[0].at"),
+        ([event("page_leave", at="0001-01-01T00:00:00+14:00")], "events[0].at"),
         ([event("page_leave"), {"type": "page_leave"}], "events[1].id"),
     ],
 )
