@@ -2,7 +2,9 @@
 
 HTML pages (install screens, the admin) get a short page instead of a stack
 trace. Any unexpected error rolls back the session so nothing half-written
-is committed later by the same request.
+is committed later by the same request. A database or Redis that cannot be
+reached answers 503 with ``Retry-After``: the caller (a browser, the store
+platform's webhook retries) should simply try again.
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine.db import db
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -48,6 +55,21 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
         return error_response(error.code or 500, code, error.description or "")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def _unavailable(error: Exception) -> Response:
+        db.session.rollback()
+        logger.warning(
+            "http.backend_unavailable",
+            extra={"path": request.path, "error": type(error).__name__},
+        )
+        response = error_response(
+            503, "unavailable", "The service is briefly unavailable; try again."
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -5,8 +5,10 @@ Through the app's session each SELECT would cost four more round trips: the
 pool's pre-ping (``SELECT 1`` in its own transaction) and a BEGIN and ROLLBACK
 around the query. These reads use a small pool of their own, in autocommit
 and without pre-ping. A connection that died (a database restart) fails one
-read with ``OperationalError``, which the page endpoint survives (see
-``engine.onsite.selection.message_for_page_view``), and is replaced.
+read with ``OperationalError`` and is replaced. The page endpoint survives a
+failed rules or footprint read by showing no message (see
+``engine.onsite.selection.message_for_page_view``); a failed shop lookup
+answers 503, which the widget treats like any failed call: it shows nothing.
 """
 
 from __future__ import annotations

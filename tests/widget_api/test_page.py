@@ -6,9 +6,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from engine.db import db, utcnow
 from engine.shops.models import Shop
+from engine.tracking import reads, storefronts
 from engine.tracking.buffer import EventBuffer
 from engine.tracking.models import VisitorEvent
 from engine.tracking.tokens import issue_token, new_public_id, read_token
@@ -120,6 +122,32 @@ def test_page_unknown_widget_key_is_404(
     assert widget_state.pending() == 0
 
 
+def test_page_while_the_database_is_unreachable_is_503_with_retry_after(
+    shop: Shop,
+    client: FlaskClient,
+    widget_state: EventBuffer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a database that refuses connections (a restart under way)
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    storefronts.forget_all()
+    monkeypatch.setattr(reads, "rows", refuse)
+
+    # when
+    response = post_page(client, shop, body=_body(shop))
+
+    # then
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json() == {
+        "code": "unavailable",
+        "detail": "The service is briefly unavailable; try again.",
+    }
+    assert widget_state.pending() == 0
+
+
 def test_page_of_uninstalled_shop_is_404(
     shop: Shop, client: FlaskClient, widget_state: EventBuffer
 ) -> None:
@@ -226,6 +254,8 @@ def test_page_form_body_is_415(shop: Shop, client: FlaskClient) -> None:
         (lambda body: body.update(event_id="short"), "event_id"),
         (lambda body: body.update(event_id="has spaces in it"), "event_id"),
         (lambda body: body.update(locale="x" * 17), "locale"),
+        (lambda body: body.update(locale="en\x00"), "locale"),
+        (lambda body: body["page"].update(referrer="https://a/\x00"), "page.referrer"),
         (lambda body: body.update(visitor_token=["a"]), "visitor_token"),
     ],
 )
