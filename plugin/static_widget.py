@@ -3,10 +3,16 @@
 Storefronts import them cross-origin with ``import()``, which fetches in CORS
 mode, so every answer allows any origin: the files are public code. Hashed
 names never change content, so browsers and CDNs may keep them for a year.
+``entry_chunks`` names the files the loader imports; the page endpoint sends
+them, so a loader on the platform's CDN never has to know this build.
+
+Deploy note: serve each build's files beside the previous build's (the build
+keeps them), since a page opened before a deploy may still import an old file.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,6 +26,18 @@ _HASHED_NAME = re.compile(r"^[a-z]+-[A-Z0-9]{8}\.js$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 bp = Blueprint("static_widget", __name__)
+
+_entries: dict[str, str] = {}
+
+
+def entry_chunks() -> dict[str, str]:
+    """The loader's chunks by name, as the build wrote them: ``{"bubble":
+    "bubble-AB12CD34", ...}``; empty until the widget is built."""
+    if not _entries:
+        manifest = WIDGET_DIR / "manifest.json"
+        if manifest.is_file():
+            _entries.update(json.loads(manifest.read_text("utf-8")).get("entries", {}))
+    return _entries
 
 
 @bp.get("/static/widget/<name>")

@@ -13,8 +13,11 @@ from plugin import static_widget
 @pytest.fixture
 def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "messages-AB12CD34.js").write_text("export function mount(){}")
-    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "manifest.json").write_text(
+        '{"entries": {"messages": "messages-AB12CD34"}}'
+    )
     monkeypatch.setattr(static_widget, "WIDGET_DIR", tmp_path)
+    monkeypatch.setattr(static_widget, "_entries", {})
     return tmp_path
 
 
@@ -69,3 +72,19 @@ def test_file_outside_the_build_is_not_served(client: FlaskClient, built: Path) 
     # then nothing is served
     assert response.status_code == 404
     assert b"not for storefronts" not in response.get_data()
+
+
+def test_entry_chunks_name_the_built_files_the_loader_imports(built: Path) -> None:
+    # when / then
+    assert static_widget.entry_chunks() == {"messages": "messages-AB12CD34"}
+
+
+def test_entry_chunks_are_empty_until_the_widget_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a folder with no build in it
+    monkeypatch.setattr(static_widget, "WIDGET_DIR", tmp_path)
+    monkeypatch.setattr(static_widget, "_entries", {})
+
+    # when / then
+    assert static_widget.entry_chunks() == {}

@@ -1,13 +1,17 @@
 // Builds the storefront widget with esbuild, in two steps:
 //   1. the chunks (ES modules, minified, content-hashed names) into
 //      plugin/static/widget/, which the app serves with immutable caching;
-//   2. the loader (one minified IIFE) into the theme app extension's assets,
-//      with the chunks' addresses, relative to app_url, written into it;
-// then plugin/static/widget/manifest.json, naming every file built.
+//   2. the loader (one minified IIFE) into the theme app extension's assets;
+// then plugin/static/widget/manifest.json, naming every file built and the
+// file of each chunk the loader imports. The app reads the manifest and sends
+// those names with each page view's answer, so the loader (deployed with the
+// extension, on its own schedule) never names a chunk itself.
+// Files of earlier builds stay: a browser may still run an older chunk that
+// imports one of them, and hashed names never collide.
 // Same sources, same bytes: `node widget/build.mjs` is reproducible.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -32,7 +36,6 @@ async function minifiedCss(name) {
 }
 
 async function buildChunks(define) {
-  await rm(CHUNKS_OUT, { recursive: true, force: true });
   const result = await esbuild.build({
     entryPoints: Object.fromEntries(
       CHUNK_NAMES.map((name) => [name, join(SOURCE, 'chunks', `${name}.js`)]),
@@ -67,7 +70,7 @@ async function buildChunks(define) {
   return { chunks, files: files.sort() };
 }
 
-async function buildLoader(chunks) {
+async function buildLoader() {
   await esbuild.build({
     entryPoints: [join(SOURCE, 'loader.js')],
     outfile: LOADER_OUT,
@@ -75,12 +78,7 @@ async function buildLoader(chunks) {
     format: 'iife',
     minify: true,
     target: TARGET,
-    define: {
-      __REVISIT_CHUNK_PATH__: JSON.stringify(PUBLIC_PATH),
-      __REVISIT_CHUNKS__: JSON.stringify(
-        Object.fromEntries(CHUNK_NAMES.map((name) => [name, chunks[name].slice(PUBLIC_PATH.length, -3)])),
-      ),
-    },
+    define: { __REVISIT_CHUNK_PATH__: JSON.stringify(PUBLIC_PATH) },
     legalComments: 'none',
     // Chinese texts as UTF-8, not \u escapes: fewer bytes on the wire.
     charset: 'utf8',
@@ -101,10 +99,14 @@ async function main() {
     __REVISIT_PANEL_CSS__: await minifiedCss('panel'),
   };
   const { chunks, files } = await buildChunks(chunkCss);
-  const loader = await buildLoader(chunks);
+  const loader = await buildLoader();
 
   await mkdir(CHUNKS_OUT, { recursive: true });
-  const manifest = { loader, chunks, files };
+  // What the loader imports, as the page endpoint sends it: "bubble-AB12CD34".
+  const entries = Object.fromEntries(
+    CHUNK_NAMES.map((name) => [name, chunks[name].slice(PUBLIC_PATH.length, -3)]),
+  );
+  const manifest = { loader, chunks, entries, files };
   await writeFile(join(CHUNKS_OUT, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 

@@ -25,6 +25,7 @@ from engine.tracking.events import client_record, page_view_record
 from engine.tracking.storefronts import WidgetShop, shop_for_widget_key
 from engine.tracking.tokens import identify, read_token
 from plugin.errors import ApiError
+from plugin.static_widget import entry_chunks
 from plugin.widget_api import bp
 from plugin.widget_api.cors import add_cors_headers, preflight, require_allowed_origin
 from plugin.widget_api.schemas import EVENTS_REQUEST, PAGE_REQUEST, first_error
@@ -70,6 +71,7 @@ def page() -> Response:
             "visit_count": facts.visit_count,
             "message": message,
             "features": FEATURES,
+            "chunks": entry_chunks(),
         }
     )
 

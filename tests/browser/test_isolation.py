@@ -13,10 +13,13 @@ import pytest
 from engine.onsite.rules import create_message
 from engine.shops.models import Shop
 from plugin.widget_api import routes
-from tests.browser.visiting import visit
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.visiting import IDLE_THEN_A_MOMENT, PAGE_ENDPOINT, visit
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
+
+    from tests.browser.conftest import TrackedEvents
 
 # Computed properties that a theme's styles would change if they leaked.
 STYLE_PROPERTIES = (
@@ -165,3 +168,59 @@ def test_bubble_opens_the_panel_of_the_features_on(
     assert page.evaluate(
         "document.querySelector('revisit-widget').shadowRoot.activeElement.className"
     ) == ("b")
+
+
+def test_escape_in_the_panel_leaves_the_message_open(
+    page: Page,
+    store_url: str,
+    message_everywhere: None,
+    every_feature: None,
+    tracked: TrackedEvents,
+) -> None:
+    # given a message on screen and the panel opened beside it
+    visit(page, store_url)
+    message = page.get_by_role("dialog", name="Rope week")
+    message.wait_for()
+    page.get_by_role("button", name="Open Revisit").click()
+    panel = page.get_by_role("dialog", name="Store assistant")
+    panel.get_by_role("heading", name="Chat with the store").wait_for()
+
+    # when the shopper closes the panel with Escape
+    page.keyboard.press("Escape")
+
+    # then only the panel closed: the message stays, and nothing was dismissed
+    assert not panel.is_visible()
+    assert message.is_visible()
+    assert tracked("message_dismiss", timeout=2) == []
+
+
+def test_page_back_from_the_back_forward_cache_shows_one_bubble_and_one_message(
+    browser: Browser, store_url: str, message_everywhere: None, every_feature: None
+) -> None:
+    # given a browser that keeps pages in the back/forward cache (Playwright
+    # turns that off by default), on a page showing the bubble and a message
+    cached = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    page = cached.new_page()
+    page.add_init_script(
+        "addEventListener('pageshow', (e) => { window.fromCache = e.persisted; })"
+    )
+    visit(page, store_url)
+    page.get_by_role("dialog", name="Rope week").wait_for()
+
+    # when the shopper goes to another page and comes back
+    visit(page, store_url + "cart")
+    with page.expect_response(lambda r: r.url.endswith(PAGE_ENDPOINT)):
+        # A page from the cache fires no "load" event: wait for the commit only.
+        page.go_back(wait_until="commit")
+    for _ in range(2):
+        page.evaluate(IDLE_THEN_A_MOMENT)
+
+    # then the restored page still has one bubble and one message
+    assert page.evaluate("window.fromCache") is True
+    assert page.get_by_role("button", name="Open Revisit").count() == 1
+    assert page.get_by_role("dialog", name="Rope week").count() == 1
+    cached.close()

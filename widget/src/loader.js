@@ -12,9 +12,11 @@
 //   shadow root, added after the page has loaded (see frame.js);
 // - no long-lived connection: one fetch per page view, then batched posts.
 
-// Written in by widget/build.mjs: where the chunks are, relative to app_url
-// (__REVISIT_CHUNK_PATH__), and each chunk's file name without ".js".
-/* global __REVISIT_CHUNK_PATH__, __REVISIT_CHUNKS__ */
+// Written in by widget/build.mjs: where the chunks are, relative to app_url.
+// Their names come with the app's answer to the page view, not from here:
+// this file ships with the theme app extension and may be older or newer than
+// the app, so it must not name the app's files.
+/* global __REVISIT_CHUNK_PATH__ */
 
 const TOKEN_KEY = 'revisit:visitor';
 const CART_KEY = 'revisit:cart';
@@ -33,6 +35,9 @@ let config;
 let base;
 let token;
 let answer = {};
+let answered;
+const answerArrived = new Promise((resolve) => (answered = resolve));
+let pageEventId;
 let queue = [];
 let timer = 0;
 let tokenRetried;
@@ -87,22 +92,25 @@ function post(path, body, beacon) {
       );
 }
 
-// Loads a chunk and hands it what it needs from here.
+// Loads a chunk, once the app has said which file it is, and hands it what it
+// needs from here.
 function run(name, method, ...args) {
-  import(base + __REVISIT_CHUNK_PATH__ + __REVISIT_CHUNKS__[name] + '.js').then(
-    guard((chunk) =>
-      chunk[method](...args, {
-        config,
-        message: answer.message,
-        features: answer.features || {},
-        track,
-        guard,
-        read,
-        write,
-      }),
-    ),
-    noop,
-  );
+  answerArrived
+    .then(() => import(base + __REVISIT_CHUNK_PATH__ + answer.chunks[name] + '.js'))
+    .then(
+      guard((chunk) =>
+        chunk[method](...args, {
+          config,
+          message: answer.message,
+          features: answer.features || {},
+          track,
+          guard,
+          read,
+          write,
+        }),
+      ),
+      noop,
+    );
 }
 
 function track(type, fields) {
@@ -120,6 +128,7 @@ function flush(beacon) {
     post('events', { widget_key: config.widget_key, visitor_token: token, events }, beacon === true).catch(
       guard((status) => {
         // The token no longer verifies: get a fresh one, then send again (once).
+        // The page view goes again under its first id, so it is counted once.
         if (status == 401 && !tokenRetried) {
           token = null;
           tokenRetried = true;
@@ -146,10 +155,11 @@ function sendPage() {
       title: doc.title,
     },
     locale: config.locale,
-    event_id: crypto.randomUUID(),
+    event_id: pageEventId,
   }).then(
     guard((reply) => {
       answer = reply;
+      answered();
       write(TOKEN_KEY, (token = reply.visitor_token));
       flush();
       const features = reply.features || {};
@@ -234,6 +244,7 @@ guard(() => {
   base = config.app_url.replace(/\/+$/, '');
   token = read(TOKEN_KEY);
   if (doc.hidden) visibleSince = -1;
+  pageEventId = crypto.randomUUID();
   sendPage();
 
   doc.addEventListener(
@@ -262,6 +273,7 @@ guard(() => {
       if (event.persisted) {
         visibleMs = 0;
         visibleSince = performance.now();
+        pageEventId = crypto.randomUUID();
         sendPage();
       }
     }),

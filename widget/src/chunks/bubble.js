@@ -11,6 +11,8 @@ const ICON =
 
 export function mount(context) {
   const frame = widgetFrame(context);
+  // A page back from the back/forward cache asks again: it has one already.
+  if (frame.querySelector('.b')) return;
   const labels = context.config.labels || {};
   const button = document.createElement('button');
   button.type = 'button';

@@ -127,9 +127,14 @@ function whenTriggered(message, guard, show) {
   }), wait);
 }
 
+// Messages this document has shown or is waiting to show: a page back from
+// the back/forward cache asks again, and must not get a second card.
+const mounted = new Set();
+
 export function mount(context) {
   const message = context.message;
-  if (!message || dismissedIds(context).includes(message.id)) return;
+  if (!message || mounted.has(message.id) || dismissedIds(context).includes(message.id)) return;
+  mounted.add(message.id);
 
   const texts = pick(messageTexts, context.config.locale);
   const frame = widgetFrame(context);

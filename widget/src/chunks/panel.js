@@ -41,7 +41,11 @@ function build(frame, context, button) {
   closer.addEventListener('click', context.guard(() => close(button)));
   panel.append(closer);
   panel.addEventListener('keydown', context.guard((event) => {
-    if (event.key == 'Escape') close(button);
+    if (event.key != 'Escape') return;
+    // Ours alone: an on-site message listening on the document must not
+    // take the same key press as its own "close for good".
+    event.stopPropagation();
+    close(button);
   }));
 
   for (const [name, load] of Object.entries(FEATURES)) {
