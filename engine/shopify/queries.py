@@ -50,6 +50,7 @@ query ShopDetails {
     name
     email
     myshopifyDomain
+    url
     currencyCode
     ianaTimezone
   }

@@ -78,6 +78,8 @@ class ShopRecord:
     scopes: str
     bucket: CostBucket
     installed: bool = True
+    # The online store's primary domain; None: the myshopify.com one.
+    primary_domain: str | None = None
     checkouts: dict[str, StoredCheckout] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
@@ -109,7 +111,7 @@ def shop_node(shop: ShopRecord) -> dict[str, Any]:
         "email": shop.email,
         "contactEmail": shop.email,
         "myshopifyDomain": shop.shop_domain,
-        "url": f"https://{shop.shop_domain}",
+        "url": f"https://{shop.primary_domain or shop.shop_domain}",
         "currencyCode": shop.currency,
         "ianaTimezone": shop.timezone,
     }

@@ -207,6 +207,7 @@ class FakeShopifyPlatform:
         email: str | None = None,
         shop_id: int | None = None,
         installed: bool = True,
+        primary_domain: str | None = None,
     ) -> None:
         """Create a shop, installed by default as a Shopify-managed install would be.
 
@@ -226,6 +227,7 @@ class FakeShopifyPlatform:
                 scopes=scopes,
                 bucket=self._new_bucket(),
                 installed=installed,
+                primary_domain=primary_domain,
             )
 
     def drain_bucket(self, shop_domain: str) -> None:

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from engine.db import db, utcnow
 from engine.shops.install import shop_by_domain
 from engine.shops.tokens import access_token_for
+from engine.tracking.models import StorefrontOrigin
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from plugin.sandbox.shopify_tokens import GRANT_TOKEN_EXCHANGE
 from tests.conftest import SHOP_DOMAIN, install_shop, run_jobs
@@ -156,3 +158,22 @@ def test_install_fetches_shop_details(
     assert shop.name == "Tea House"
     assert shop.currency == "TWD"
     assert shop.timezone == "Asia/Taipei"
+
+
+def test_install_lets_the_widget_post_from_the_stores_primary_domain(
+    client: FlaskClient, platform: FakeShopifyPlatform, app: Flask
+) -> None:
+    # given a store whose online store lives on its own domain
+    platform.add_shop(SHOP_DOMAIN, primary_domain="shop.tea-house.example")
+    token = platform.session_token(SHOP_DOMAIN)
+
+    # when it installs the app
+    client.get(f"/?shop={SHOP_DOMAIN}&embedded=1&id_token={token}")
+    run_jobs(app)
+
+    # then that domain is one of the shop's storefront origins
+    shop = shop_by_domain(SHOP_DOMAIN)
+    origins = db.session.scalars(
+        select(StorefrontOrigin.origin).where(StorefrontOrigin.shop_id == shop.id)
+    ).all()
+    assert origins == ["https://shop.tea-house.example"]
