@@ -229,7 +229,7 @@ def _url(field: str, allow_path: bool = False) -> Callable[[Any], str | None]:
         if value is None:
             return None
         if isinstance(value, str) and len(value) <= MAX_URL:
-            if allow_path and value.startswith("/") and not value.startswith("//"):
+            if allow_path and _is_store_path(value):
                 return value
             parts = urlsplit(value)
             if parts.scheme in ("http", "https") and parts.netloc:
@@ -240,6 +240,14 @@ def _url(field: str, allow_path: bool = False) -> Callable[[Any], str | None]:
         )
 
     return check
+
+
+def _is_store_path(value: str) -> bool:
+    """A path on the store itself. Browsers read a backslash as a slash and
+    drop tabs and newlines, so ``/\\evil.example`` would leave the store."""
+    if not value.startswith("/") or any(c in value for c in "\\\t\r\n"):
+        return False
+    return not value.startswith("//")
 
 
 def _slug(value: Any) -> str | None:
