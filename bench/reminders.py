@@ -468,7 +468,7 @@ def schedule_wakeups(app: Flask, phase: Phase) -> None:
             .where(ReminderRun.round == phase.round)
         ).all()
         wakeups = [
-            Wakeup(send_id, job_id(cart_id, phase.round, 1), due_at)
+            Wakeup(send_id, job_id(cart_id, phase.round, 1, due_at), due_at)
             for send_id, due_at, cart_id in rows
         ]
         if phase.job_args:

@@ -21,6 +21,11 @@ from engine.webhooks.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
+# RQ's maintenance tick (10 minutes by default) is also when the periodic jobs
+# are put back after Redis lost them; the reminder sweep among them is what
+# recovers due reminders, so a flushed Redis should cost a minute, not ten.
+MAINTENANCE_SECONDS = 60
+
 
 class AppContextMixin:
     """Runs each job in its own app context of ``self.app``."""
@@ -59,6 +64,7 @@ def make_worker(app: Flask, *, forking: bool = True, **kwargs: object) -> Worker
 
     runtime = app.extensions[EXTENSION_KEY]
     worker_class = RevisitWorker if forking else RevisitSimpleWorker
+    kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
     worker = worker_class(runtime.queues, connection=runtime.redis, **kwargs)
     worker.app = app
     with app.app_context():

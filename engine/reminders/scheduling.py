@@ -1,12 +1,16 @@
 """Waking workers up when sends fall due.
 
 The database says what is due; RQ only wakes a worker at the right time.
-Each send gets one RQ job, id ``reminder-c<cart>-r<round>-s<step>``, set
-with a timezone-aware UTC ``enqueue_at`` (CONTRACTS.md D: naive times are
-read in the server's zone, an hour off in winter), and only once the
-transaction that wrote the send commits. The job's function claims whatever
-is due, so a job that finds its send gone or done simply ends. What Redis
-loses, ``engine.reminders.sweep`` finds again in the database.
+Each send gets one RQ job per time it falls due, id
+``reminder-c<cart>-r<round>-s<step>-t<epoch second>``, set with a
+timezone-aware UTC ``enqueue_at`` (CONTRACTS.md D: naive times are read in
+the server's zone, an hour off in winter), and only once the transaction
+that wrote the send commits. The due time is in the id because a job that
+defers its own send wakes it again later: under the running job's own id,
+RQ would mark the new wake-up finished with the old one and let it expire.
+The job's function claims whatever is due, so a job that finds its send gone
+or done simply ends. What Redis loses, ``engine.reminders.sweep`` finds again
+in the database.
 """
 
 from __future__ import annotations
@@ -46,13 +50,10 @@ class Wakeup:
     at: datetime
 
 
-def job_id_for(run: ReminderRun, position: int) -> str:
-    """The wake-up job's id: one per cart, run and step."""
-    return job_id(run.cart_id, run.round, position)
-
-
-def job_id(cart_id: int, round_: int, position: int) -> str:
-    return f"reminder-c{cart_id}-r{round_}-s{position}"
+def job_id(cart_id: int, round_: int, position: int, due_at: datetime) -> str:
+    """The wake-up job's id: one per cart, run, step and due second."""
+    second = int(_whole_second_after(clock.to_wall(due_at)).timestamp())
+    return f"reminder-c{cart_id}-r{round_}-s{position}-t{second}"
 
 
 def retry_key_for(run: ReminderRun, position: int) -> str:
@@ -66,7 +67,8 @@ def wake_when_due(send: ReminderSend, run: ReminderRun) -> None:
     if send.id is None:
         db.session.flush()
     pending = db.session().info.setdefault(_PENDING_KEY, [])
-    pending.append(Wakeup(send.id, job_id_for(run, send.position), send.due_at))
+    wakeup_id = job_id(run.cart_id, run.round, send.position, send.due_at)
+    pending.append(Wakeup(send.id, wakeup_id, send.due_at))
 
 
 def enqueue_wakeups(wakeups: list[Wakeup]) -> None:
