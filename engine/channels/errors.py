@@ -47,6 +47,13 @@ class RetryableChannelError(ChannelError):
         self.retry_after = retry_after
 
 
+class LocallyThrottledError(RetryableChannelError):
+    """Our own shared send budget is taken for longer than a send may wait.
+
+    Nothing reached the platform, so it is not an attempt at it.
+    """
+
+
 class QuotaExceededError(ChannelError):
     """LINE's monthly message quota is used up; nothing more goes out this month."""
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from engine.channels.errors import RetryableChannelError
+from engine.channels.errors import LocallyThrottledError
 from engine.runtime import current
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class RateLimiter:
     def acquire(self, channel_key: str, budget: Budget, timeout: float = 30.0) -> float:
         """Block until a send slot is ours; returns the seconds waited.
 
-        Raises ``RetryableChannelError`` (with ``retry_after``) when the next
+        Raises ``LocallyThrottledError`` (with ``retry_after``) when the next
         slot is further than ``timeout`` away, so a job can hand its work
         back instead of holding a worker.
         """
@@ -129,7 +129,7 @@ class RateLimiter:
                 "channels.rate_limit.backlogged",
                 extra={"channel_key": channel_key, "wait": reservation.wait},
             )
-            raise RetryableChannelError(
+            raise LocallyThrottledError(
                 channel_key.split(":", 1)[0],
                 f"The send budget of {channel_key!r} is taken for the next"
                 f" {reservation.wait:.1f} s.",

@@ -1,13 +1,14 @@
 """Sending a batch of prepared reminders so each takes effect exactly once.
 
-The batch's transaction first locks the runs of all its sends and drops any
-whose run stopped or whose cart was ordered since it was claimed: the check
-right before sending. An order, opt-out or pause stops runs under those same
-row locks, so it either committed first (that send is dropped) or waits
-until the batch's outcomes are recorded, and the run is never continued.
-The platform calls then run side by side on a thread pool (threads touch no
-database, only ``Channel.send``); the outcomes are written in the same
-transaction.
+The batch first drops every send whose run stopped or whose cart was ordered
+since it was claimed, reading the runs under their row locks: the check
+right before sending. It commits then, so no lock is held while platforms
+answer; an order, opt-out or pause that lands during the calls stops its run
+at once, and the send already on its way is the last: runs move on only in
+``outcomes.settle``, which locks them again and skips any that stopped. The
+platform calls run side by side on a thread pool (threads touch no database,
+only ``Channel.send``), and one call's unexpected error is that send's
+outcome alone, never the batch's.
 
 A worker killed after a platform accepted a message but before the commit
 leaves the send claimed; the sweep releases it and the retry carries the
@@ -32,6 +33,7 @@ from engine.channels.base import Channel, SendResult
 from engine.channels.errors import (
     ChannelError,
     InvalidMessageError,
+    LocallyThrottledError,
     OutsideWindowError,
     PermanentChannelError,
     QuotaExceededError,
@@ -97,11 +99,12 @@ class Outcome:
 
 
 def send_batch(outbound: list[Outbound], concurrency: int) -> list[Outcome]:
-    """Check, send and record a batch, in the caller's transaction.
+    """Check, send and record a batch; the caller settles and commits.
 
-    The caller commits; until then the batch's runs stay locked.
+    Commits once, after the check and before the platform calls.
     """
     wanted = _still_wanted(outbound)
+    db.session.commit()
     outcomes = [
         Outcome(item, STOPPED, _stopped_values())
         for item in outbound
@@ -142,12 +145,15 @@ def _call_platforms(outbound: list[Outbound], concurrency: int) -> list[Outcome]
 
 
 def _send(outbound: Outbound) -> Outcome:
-    """Call the platform once; never raises for what the platform answers."""
+    """Call the platform once; never raises, whatever happens."""
     attempt = outbound.attempts + 1
     try:
         result = outbound.channel.send(
             outbound.recipient_id, outbound.parts, retry_key=outbound.retry_key
         )
+    except LocallyThrottledError as error:
+        # Our budget, not the platform, held it back: not an attempt.
+        kind, values = _retry_or_give_up(error, outbound.attempts)
     except RetryableChannelError as error:
         kind, values = _retry_or_give_up(error, attempt)
     except QuotaExceededError as error:
@@ -164,6 +170,17 @@ def _send(outbound: Outbound) -> Outcome:
         kind, values = GAVE_UP, _ended(FAILED, "platform_refused", error, attempt)
     except ChannelError as error:
         kind, values = GAVE_UP, _ended(FAILED, "channel_error", error, attempt)
+    except Exception as error:
+        # A fault of ours or of Redis mid-send: whether the platform took the
+        # message is unknown, so retry (LINE's retry key makes that safe).
+        logger.exception(
+            "reminders.send_crashed",
+            extra={"shop_id": outbound.shop_id, "send_id": outbound.send_id},
+        )
+        unknown = RetryableChannelError(
+            outbound.channel.name, type(error).__name__, "unexpected_error"
+        )
+        kind, values = _retry_or_give_up(unknown, attempt)
     else:
         kind, values = DELIVERED, _sent(result, attempt)
     return Outcome(outbound, kind, values)
@@ -188,7 +205,7 @@ def _retry_or_give_up(error: RetryableChannelError, attempt: int) -> tuple[str, 
     if error.retry_after is not None:
         delay = max(1.0, error.retry_after)
     else:
-        base = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
+        base = BACKOFF[min(max(attempt, 1) - 1, len(BACKOFF) - 1)]
         delay = random.uniform(base * 0.75, base * 1.25)
     retry_at = clock.now() + timedelta(seconds=delay)
     return RETRY, _deferred(f"retry_{error.code or 'error'}", error, attempt, retry_at)

@@ -134,9 +134,10 @@ def stop_runs_of_shop(shop: Shop, reason: str) -> int:
 def stop_runs(runs: list[ReminderRun], reason: str, now: datetime) -> int:
     """Stop runs and cancel their pending steps, in this transaction.
 
-    Runs are locked first: a send in flight holds its run's lock until it is
-    recorded, so this waits for it, and that send, checking the run right
-    before sending, sees it stopped if this commits first.
+    Runs are locked first. A send checks its run under that lock right
+    before going, so one that checks after this commits is dropped; one
+    already on its way still lands, but its run, locked again to move on,
+    is found stopped and gets no later step.
     """
     if not runs:
         return 0
@@ -166,7 +167,7 @@ def continue_run(run: ReminderRun, now: datetime) -> ReminderSend | None:
     flow = db.session.scalar(
         select(ReminderFlow).where(ReminderFlow.shop_id == run.shop_id)
     )
-    last = _last_ended_send(run)
+    last = last_ended_send(run)
     done_through = db.session.scalar(
         select(func.max(ReminderSend.position)).where(ReminderSend.run_id == run.id)
     )
@@ -285,7 +286,7 @@ def _replan_send(
         run.status, run.ended_at = FINISHED, now
         return
 
-    due = _anchor(run, _last_ended_send(run)) + _delay(step)
+    due = _anchor(run, last_ended_send(run)) + _delay(step)
     send.position = step.position
     send.retry_key = retry_key_for(run, step.position)
     send.planned_at = send.due_at = due
@@ -325,7 +326,7 @@ def _delay(step: ReminderStep) -> timedelta:
     return timedelta(minutes=step.delay_minutes)
 
 
-def _last_ended_send(run: ReminderRun) -> ReminderSend | None:
+def last_ended_send(run: ReminderRun) -> ReminderSend | None:
     return db.session.scalar(
         select(ReminderSend)
         .where(
