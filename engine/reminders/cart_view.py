@@ -91,24 +91,32 @@ def open_checkouts(carts: list[Cart]) -> dict[tuple[int, str], Checkout]:
 
 
 def cart_target(
-    shop: Shop, cart: Cart, checkout: Checkout | None, visitor: Visitor | None
+    shop: Shop,
+    cart: Cart,
+    checkout: Checkout | None,
+    visitor: Visitor | None,
+    details: dict[str, VariantDetails | None],
 ) -> CartTarget:
-    """The recovered checkout of the cart, else a cart link that rebuilds it."""
+    """The recovered checkout of the cart, else a cart link that rebuilds it
+    from what is still for sale."""
     first_name = (checkout.first_name if checkout else None) or (
         visitor.first_name if visitor else None
     )
     if checkout is not None and checkout.abandoned_checkout_url:
         return CartTarget(checkout.abandoned_checkout_url, first_name)
-    return CartTarget(_cart_permalink(shop, cart), first_name)
+    return CartTarget(_cart_permalink(shop, cart, details), first_name)
 
 
-def _cart_permalink(shop: Shop, cart: Cart) -> str:
+def _cart_permalink(
+    shop: Shop, cart: Cart, details: dict[str, VariantDetails | None]
+) -> str:
     # The platform's cart permalinks (/cart/<variant>:<quantity>,...) fill a
-    # cart on any device, which a cart token cannot.
+    # cart on any device, which a cart token cannot. A sold-out or deleted
+    # variant would make the platform refuse the whole link.
     lines = ",".join(
         f"{line.variant_id}:{line.quantity}"
         for line in cart.line_items
-        if line.variant_id
+        if line.variant_id and _still_sold(line, details)
     )
     return (
         f"https://{shop.shop_domain}/cart/{lines}"

@@ -9,6 +9,13 @@ for sale, and then sends all of them on a pool of ``CONCURRENCY`` threads
 behind the channels' shared rate limiter: while one waits on the platform,
 the others go (see ``delivery`` for what makes each send happen once).
 Afterwards each run moves on to its next step.
+
+Deciding happens under the runs' row locks (an order stopping a run waits a
+moment, never the other way round) and under a per-shop advisory lock on
+PostgreSQL, so two workers deciding for the same shop take turns: each sees
+the other's sends when it counts a shopper's frequency cap. The cap counts
+the person, every device bound to the same LINE or Messenger account. The
+product details come from the platform before any lock is taken.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from engine.binding.models import ChannelBinding
+from engine.binding.models import LINE, ChannelBinding
 from engine.catalog.variants import VariantDetails, variant_details
 from engine.channels.base import Channel
 from engine.channels.errors import ChannelNotConfiguredError
@@ -48,7 +56,7 @@ from engine.reminders.models import (
 )
 from engine.reminders.outcomes import settle
 from engine.reminders.scheduling import forget_jobs, job_id, wake_when_due
-from engine.reminders.sequences import advance, stop_runs
+from engine.reminders.sequences import advance, last_ended_send, stop_runs
 from engine.shopify.errors import AccessRevokedError, AdminApiError
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
@@ -61,6 +69,12 @@ BATCH_SIZE = 200
 CONCURRENCY = 24
 # A catalog the platform could not describe delays a send this long.
 CATALOG_RETRY = timedelta(minutes=2)
+# When a paused LINE quota's recheck time comes, one send per shop and batch
+# tries it; the others wait this long for its answer.
+QUOTA_PROBE_WAIT = timedelta(minutes=1)
+# The class half of the per-shop advisory lock's key (the shop id is the
+# other half), so it cannot collide with another feature's advisory locks.
+ADVISORY_LOCK_CLASS = 7301
 # How long a woken job goes on delivering sends that fall due after it
 # started, and how far ahead it looks for them. Bounded, so the worker soon
 # gets back to its other queues.
@@ -146,7 +160,7 @@ def _claim(send_id: int | None, now: datetime, limit: int) -> list[int]:
     """Take due pending sends, ``send_id`` first; commits the claim."""
     rows = db.session.execute(
         select(ReminderSend.id, ReminderRun.cart_id, ReminderRun.round)
-        .add_columns(ReminderSend.position)
+        .add_columns(ReminderSend.position, ReminderSend.due_at)
         .join(ReminderRun, ReminderRun.id == ReminderSend.run_id)
         .where(ReminderSend.status == PENDING, ReminderSend.due_at <= now)
         .order_by(case((ReminderSend.id == send_id, 0), else_=1), ReminderSend.due_at)
@@ -164,7 +178,7 @@ def _claim(send_id: int | None, now: datetime, limit: int) -> list[int]:
     db.session.commit()
 
     others = [
-        job_id(row.cart_id, row.round, row.position)
+        job_id(row.cart_id, row.round, row.position, row.due_at)
         for row in rows
         if row.id != send_id
     ]
@@ -195,11 +209,16 @@ class _Batch:
     visitors: dict[int, Visitor]
     bindings: dict[int, list[ChannelBinding]]
     accounts: dict[tuple[int, str], ChannelAccount]
+    # The person each visitor is (the smallest visitor id sharing a bound
+    # account with it), and when reminders last went to each person.
+    person: dict[int, int]
     recent: dict[int, list[datetime]]
     checkouts: dict[tuple[int, str], Checkout]
+    details: dict[int, dict[str, VariantDetails | None] | None]
 
     @classmethod
     def load(cls, send_ids: list[int], now: datetime) -> _Batch:
+        """Load the batch; leaves its runs and shops locked until the commit."""
         sends = list(
             db.session.scalars(
                 select(ReminderSend)
@@ -214,38 +233,73 @@ class _Batch:
             selectinload(Cart.line_items),
         )
         shop_ids = {send.shop_id for send in sends}
+        shops = _by_id(Shop, shop_ids)
+        # The platform call comes first, so no lock waits on it.
+        details = _catalog(shops, carts.values())
+
+        _lock_shops(shop_ids)
+        runs = _lock_runs(set(runs))
         visitor_ids = {run.visitor_id for run in runs.values()} - {None}
+        bindings = _bindings(visitor_ids)
+        person = _people(visitor_ids, bindings)
         return cls(
             now=now,
             sends=sends,
             runs=runs,
             carts=carts,
-            shops=_by_id(Shop, shop_ids),
+            shops=shops,
             flows=_flows(shop_ids),
             visitors=_by_id(Visitor, visitor_ids),
-            bindings=_bindings(visitor_ids),
+            bindings=bindings,
             accounts=_accounts(shop_ids),
-            recent=_recent_sends(visitor_ids, now),
+            person=person,
+            recent=_recent_sends(person, set(send_ids), now),
             checkouts=open_checkouts(list(carts.values())),
+            details=details,
         )
 
     def prepare(self) -> list[Outbound]:
         """Decide each send; returns those to send now, ready for the threads."""
         ready = []
-        decided = []
+        channels: dict[tuple[int, str], Channel | None] = {}
+        probing: set[int] = set()
         for send in self.sends:
             decision = self._decide(send)
-            if decision is not None and decision.action == gates.SEND:
-                decided.append((send, decision))
-                # Later sends of this batch to the same shopper count this one.
-                self.recent[self.runs[send.run_id].visitor_id].append(self.now)
-        details = self._catalog({send.shop_id for send, _ in decided})
-        channels: dict[tuple[int, str], Channel | None] = {}
-        for send, decision in decided:
-            outbound = self._build(send, decision, details, channels)
+            if decision is None or decision.action != gates.SEND:
+                continue
+            if self._waits_for_quota_probe(send, decision, probing):
+                continue
+            # Later sends of this batch to the same person count this one.
+            self.recent[self._person_of(send)].append(self.now)
+            outbound = self._build(send, decision, channels)
             if outbound is not None:
                 ready.append(outbound)
         return ready
+
+    def _person_of(self, send: ReminderSend) -> int | None:
+        visitor_id = self.runs[send.run_id].visitor_id
+        return self.person.get(visitor_id, visitor_id)
+
+    def _waits_for_quota_probe(
+        self, send: ReminderSend, decision: gates.Decision, probing: set[int]
+    ) -> bool:
+        """After a LINE quota pause, let one send per shop find out if it is over.
+
+        The gates let LINE sends go once the pause's recheck time passed;
+        sending them all would earn one refusal each.
+        """
+        line = self.accounts.get((send.shop_id, LINE))
+        paused = line is not None and line.quota_exhausted_until is not None
+        if decision.binding.channel != LINE or not paused:
+            return False
+        if send.shop_id not in probing:
+            probing.add(send.shop_id)
+            return False
+        send.status, send.claimed_at = PENDING, None
+        send.due_at = self.now + QUOTA_PROBE_WAIT
+        send.deferred_reason = "line_quota_recheck"
+        wake_when_due(send, self.runs[send.run_id])
+        return True
 
     def _decide(self, send: ReminderSend) -> gates.Decision | None:
         run, now = self.runs[send.run_id], self.now
@@ -262,7 +316,7 @@ class _Batch:
         step = flow.step_at(send.position) if flow else None
         if flow is None or not flow.enabled or step is None or not step.enabled:
             _end(send, CANCELLED, "step_removed", now)
-            advance(run, flow, send.position, None, now)
+            advance(run, flow, send.position, last_ended_send(run), now)
             return None
 
         decision = gates.decide(self._situation(send, run, flow, step))
@@ -294,7 +348,7 @@ class _Batch:
                 for binding in self.bindings.get(run.visitor_id, [])
                 if binding.channel in configured
             ],
-            recent_sends=self.recent.get(run.visitor_id, []),
+            recent_sends=self.recent.get(self._person_of(send), []),
             line_paused_until=(
                 line.quota_exhausted_until
                 if line is not None and line.quota_paused(self.now)
@@ -302,36 +356,15 @@ class _Batch:
             ),
         )
 
-    def _catalog(self, shop_ids: set[int]) -> dict[int, dict | None]:
-        """Variant details per shop; None for a shop the platform would not answer."""
-        wanted: dict[int, set[str]] = defaultdict(set)
-        for send in self.sends:
-            cart = self.carts.get(self.runs[send.run_id].cart_id)
-            if send.shop_id in shop_ids and cart is not None:
-                wanted[send.shop_id] |= {
-                    line.variant_id for line in cart.line_items if line.variant_id
-                }
-        found: dict[int, dict | None] = {}
-        for shop_id, ids in wanted.items():
-            try:
-                found[shop_id] = variant_details(self.shops[shop_id], ids)
-            except (AdminApiError, AccessRevokedError) as error:
-                logger.warning(
-                    "reminders.catalog_unavailable",
-                    extra={"shop_id": shop_id, "error": type(error).__name__},
-                )
-                found[shop_id] = None
-        return found
-
     def _build(
         self,
         send: ReminderSend,
         decision: gates.Decision,
-        details: dict[int, dict[str, VariantDetails | None] | None],
         channels: dict[tuple[int, str], Channel | None],
     ) -> Outbound | None:
         run, shop = self.runs[send.run_id], self.shops[send.shop_id]
         cart, binding = self.carts[run.cart_id], decision.binding
+        details = self.details
         if details.get(shop.id) is None:
             send.status, send.claimed_at = PENDING, None
             send.due_at, send.deferred_reason = self.now + CATALOG_RETRY, "catalog"
@@ -339,7 +372,9 @@ class _Batch:
             return None
 
         checkout = self.checkouts.get((shop.id, cart.token))
-        target = cart_target(shop, cart, checkout, self.visitors.get(run.visitor_id))
+        target = cart_target(
+            shop, cart, checkout, self.visitors.get(run.visitor_id), details[shop.id]
+        )
         send.channel, send.binding_id = binding.channel, binding.id
         send.recipient_id, send.target_url = binding.external_id, target.url
         view = view_cart(shop, cart, details[shop.id], target, tracked_link(send))
@@ -376,6 +411,84 @@ class _Batch:
             except ChannelNotConfiguredError:
                 channels[key] = None
         return channels[key]
+
+
+def _catalog(
+    shops: dict[int, Shop], carts: Iterable[Cart]
+) -> dict[int, dict[str, VariantDetails | None] | None]:
+    """Variant details per shop; None for a shop the platform would not answer."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for cart in carts:
+        wanted[cart.shop_id] |= {
+            line.variant_id for line in cart.line_items if line.variant_id
+        }
+    found: dict[int, dict[str, VariantDetails | None] | None] = {}
+    for shop_id, ids in wanted.items():
+        try:
+            found[shop_id] = variant_details(shops[shop_id], ids)
+        except (AdminApiError, AccessRevokedError) as error:
+            logger.warning(
+                "reminders.catalog_unavailable",
+                extra={"shop_id": shop_id, "error": type(error).__name__},
+            )
+            found[shop_id] = None
+    return found
+
+
+def _lock_shops(shop_ids: set[int]) -> None:
+    """Take turns per shop while deciding (PostgreSQL; SQLite has one writer)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for shop_id in sorted(shop_ids):
+        db.session.execute(
+            select(func.pg_advisory_xact_lock(ADVISORY_LOCK_CLASS, shop_id))
+        )
+
+
+def _lock_runs(run_ids: set[int]) -> dict[int, ReminderRun]:
+    """The runs, locked and read afresh: an order may have stopped one."""
+    rows = db.session.scalars(
+        select(ReminderRun)
+        .where(ReminderRun.id.in_(run_ids))
+        .order_by(ReminderRun.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {run.id: run for run in rows}
+
+
+def _people(
+    visitor_ids: set[int], bindings: dict[int, list[ChannelBinding]]
+) -> dict[int, int]:
+    """The person of each visitor, and of each other device bound to the same
+    account: the smallest visitor id among them."""
+    accounts = {
+        (binding.shop_id, binding.channel, binding.external_id)
+        for found in bindings.values()
+        for binding in found
+    }
+    if not accounts:
+        return {visitor_id: visitor_id for visitor_id in visitor_ids}
+
+    same_account = [
+        (ChannelBinding.shop_id == shop_id)
+        & (ChannelBinding.channel == channel)
+        & (ChannelBinding.external_id == external_id)
+        for shop_id, channel, external_id in accounts
+    ]
+    sharing: dict[tuple[int, str, str], set[int]] = defaultdict(set)
+    for binding in db.session.scalars(select(ChannelBinding).where(or_(*same_account))):
+        key = (binding.shop_id, binding.channel, binding.external_id)
+        sharing[key].add(binding.visitor_id)
+
+    person: dict[int, int] = {}
+    for visitor_id in visitor_ids:
+        group = {visitor_id}
+        for binding in bindings.get(visitor_id, []):
+            group |= sharing[(binding.shop_id, binding.channel, binding.external_id)]
+        for member in group:
+            person[member] = min(group | {person.get(member, member)})
+    return person
 
 
 def _end(send: ReminderSend, status: str, reason: str | None, now: datetime) -> None:
@@ -416,18 +529,34 @@ def _accounts(shop_ids: set[int]) -> dict[tuple[int, str], ChannelAccount]:
     return {(account.shop_id, account.channel): account for account in rows}
 
 
-def _recent_sends(visitor_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
-    """When each visitor was last sent reminders, as far back as any cap looks."""
+def _recent_sends(
+    person: dict[int, int], claimed: set[int], now: datetime
+) -> dict[int, list[datetime]]:
+    """When reminders went to each person, as far back as any cap looks.
+
+    Counts sends other workers have decided and are sending (their recipient
+    is set), not this batch's own claims.
+    """
     found: dict[int, list[datetime]] = defaultdict(list)
-    if not visitor_ids:
+    if not person:
         return found
+    on_its_way = (ReminderSend.status == SENDING) & ReminderSend.recipient_id.is_not(
+        None
+    )
     rows = db.session.execute(
-        select(ReminderSend.visitor_id, ReminderSend.sent_at).where(
-            ReminderSend.visitor_id.in_(visitor_ids),
-            ReminderSend.status == SENT,
-            ReminderSend.sent_at > now - timedelta(days=7),
+        select(
+            ReminderSend.visitor_id,
+            func.coalesce(ReminderSend.sent_at, ReminderSend.claimed_at),
+        ).where(
+            ReminderSend.visitor_id.in_(person),
+            ReminderSend.id.not_in(claimed),
+            or_(
+                (ReminderSend.status == SENT)
+                & (ReminderSend.sent_at > now - timedelta(days=7)),
+                on_its_way,
+            ),
         )
     )
-    for visitor_id, sent_at in rows:
-        found[visitor_id].append(sent_at)
+    for visitor_id, at in rows:
+        found[person[visitor_id]].append(at or now)
     return found

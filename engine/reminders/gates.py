@@ -5,8 +5,9 @@ paused LINE quota *defer* a step to the first moment it may go; nothing is
 dropped silently. A step is *skipped*, with the reason stored, only when
 deferring would carry it past its use: Messenger's 24-hour window since the
 shopper's last message, or the step's merchant-set latest time. A step on
-"any" channel tries the shopper's bound channels in the flow's order and
-takes the first that can deliver in time.
+"any" channel takes, among the shopper's bound channels that can deliver in
+time, the one that may go soonest (a paused LINE quota falls back to
+Messenger), the flow's order breaking ties.
 """
 
 from __future__ import annotations
@@ -63,17 +64,24 @@ def decide(situation: Situation) -> Decision:
         return Decision(SKIP, reason="no_bound_channel")
 
     first_refusal = None
+    soonest: tuple[datetime, ChannelBinding] | None = None
     for binding in candidates:
         deadline, refusal = _deadline(situation, binding)
         at = _first_allowed(situation, binding)
         if refusal is None and deadline is not None and at > deadline:
             refusal = _late_reason(situation, binding, deadline)
         if refusal is None:
-            if at <= situation.now:
-                return Decision(SEND, binding=binding)
-            return Decision(DEFER, binding=binding, at=at, reason=_why(situation, at))
-        first_refusal = first_refusal or refusal
-    return Decision(SKIP, reason=first_refusal)
+            if soonest is None or at < soonest[0]:
+                soonest = (at, binding)
+        else:
+            first_refusal = first_refusal or refusal
+    if soonest is None:
+        return Decision(SKIP, reason=first_refusal)
+
+    at, binding = soonest
+    if at <= situation.now:
+        return Decision(SEND, binding=binding)
+    return Decision(DEFER, binding=binding, at=at, reason=_why(situation, at))
 
 
 def _candidates(situation: Situation) -> list[ChannelBinding]:

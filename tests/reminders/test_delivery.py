@@ -12,6 +12,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
+from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
@@ -74,7 +75,7 @@ def test_three_step_flow_delivers_in_order_at_the_set_times(
     for step in (1, 2, 3):
         due = sends_of(shop)[-1].planned_at
         # RQ holds a wake-up for exactly that moment, in UTC
-        scheduled = registry.get_scheduled_time(job_id(_cart_id(shop), 1, step))
+        scheduled = registry.get_scheduled_time(job_id(_cart_id(shop), 1, step, due))
         wall = clock.to_wall(due).timestamp()
         assert scheduled == datetime.fromtimestamp(math.ceil(wall), UTC)
 
@@ -221,6 +222,8 @@ def test_order_placed_while_a_send_is_in_flight_never_leads_to_a_later_step(
 
     # when the order lands while step 1 is on its way
     place_order(shop, 7003, clock.now(), cart_token="cart-mei")
+    # (it stopped the run at once, not waiting for LINE's answer)
+    assert sends_of(shop)[0].status == "sending"
     move_clock_to(left_at + 2 * 24 * HOUR)
     kick()
     worker.wait_until_idle()
@@ -364,6 +367,33 @@ def test_quiet_hours_defer_a_step_to_their_end(
     wait_for(lambda: pushes(line, mei.binding.external_id), what="the morning send")
 
 
+def test_deferred_send_is_woken_by_a_job_of_its_own(
+    worker, reminder_shop, line: FakeLinePlatform
+) -> None:
+    # given a step that falls due in quiet hours
+    shop = reminder_shop
+    left_at = move_clock_to(taipei(3, 21))
+    mei = make_shopper(shop)
+    leave_cart(shop, mei, "cart-mei", [(OOLONG_100G, 1)], left_at)
+    move_clock_to(left_at + WAIT + HOUR)
+
+    # when the worker defers it to 09:00
+    kick()
+    wait_for(lambda: sends_of(shop)[0].deferred_reason, what="the deferral")
+    worker.wait_until_idle()
+
+    # then RQ holds a wake-up for 09:00 under a new id, with its job intact
+    # (the job that deferred it is finished, and finished jobs expire)
+    wakeup = job_id(_cart_id(shop), 1, 1, taipei(4, 9))
+    registry = ScheduledJobRegistry("default", connection=current().redis)
+    assert wakeup in registry.get_job_ids()
+    assert Job.exists(wakeup, connection=current().redis)
+    wall = clock.to_wall(taipei(4, 9)).timestamp()
+    assert registry.get_scheduled_time(wakeup) == datetime.fromtimestamp(
+        math.ceil(wall), UTC
+    )
+
+
 def test_quiet_hours_past_a_steps_latest_time_skip_it_with_the_reason(
     worker, reminder_shop, line: FakeLinePlatform
 ) -> None:
@@ -417,6 +447,70 @@ def test_frequency_cap_defers_a_second_reminder(
     gap = waiting.due_at - (sent.sent_at + 24 * HOUR)
     assert abs(gap) < timedelta(seconds=5)
     assert len(pushes(line, mei.binding.external_id)) == 1
+
+
+def test_frequency_cap_counts_the_person_on_every_device(
+    worker, reminder_shop, line: FakeLinePlatform
+) -> None:
+    # given at most one reminder a day, and Mei's phone and laptop, both bound
+    # to her one LINE account, each with a cart
+    shop = reminder_shop
+    update_flow(shop, {"frequency_cap": 1})
+    db.session.commit()
+    left_at = move_clock_to(taipei(3, 10))
+    phone = make_shopper(shop, "mei")
+    laptop = make_shopper(shop, "mei-laptop", external_id=phone.binding.external_id)
+    leave_cart(shop, phone, "cart-phone", [(OOLONG_100G, 1)], left_at)
+    leave_cart(shop, laptop, "cart-laptop", [(MATCHA_TIN, 1)], left_at)
+
+    # when both fall due
+    move_clock_to(left_at + WAIT + HOUR)
+    kick()
+    wait_for(
+        lambda: (
+            {s.status for s in sends_of(shop) if s.position == 1} == {"sent", "pending"}
+        ),
+        what="one send and one deferral",
+    )
+    worker.wait_until_idle()
+
+    # then Mei got one reminder; the other cart's waits for the cap
+    assert len(pushes(line, phone.binding.external_id)) == 1
+    first_steps = [s for s in sends_of(shop) if s.position == 1]
+    statuses = sorted((s.status, s.deferred_reason or "") for s in first_steps)
+    assert statuses == [("pending", "frequency_cap"), ("sent", "")]
+
+
+def test_line_sends_after_a_quota_pause_wait_for_one_to_try_it(
+    worker, reminder_shop, line: FakeLinePlatform
+) -> None:
+    # given the shop's LINE pause reached its recheck time, and two carts due
+    shop = reminder_shop
+    left_at = move_clock_to(taipei(3, 10))
+    account = db.session.scalar(
+        select(ChannelAccount).where(
+            ChannelAccount.shop_id == shop.id, ChannelAccount.channel == "line"
+        )
+    )
+    account.quota_exhausted_until = left_at
+    db.session.commit()
+    mei, lin = make_shopper(shop, "mei"), make_shopper(shop, "lin")
+    leave_cart(shop, mei, "cart-mei", [(OOLONG_100G, 1)], left_at)
+    leave_cart(shop, lin, "cart-lin", [(OOLONG_100G, 1)], left_at)
+
+    # when both fall due, while LINE still refuses (the quota is still spent)
+    line.set_monthly_quota(LINE_CHANNEL_ID, 0)
+    move_clock_to(left_at + WAIT + HOUR)
+    kick()
+    wait_for(
+        lambda: all(s.deferred_reason for s in sends_of(shop)), what="both waiting"
+    )
+    worker.wait_until_idle()
+
+    # then LINE was asked once, not once per cart
+    assert line.count_calls() == 1
+    reasons = sorted(s.deferred_reason for s in sends_of(shop))
+    assert reasons == ["line_quota_exhausted", "line_quota_recheck"]
 
 
 def test_messenger_reminder_goes_inside_the_24_hour_window(
@@ -481,6 +575,8 @@ def test_monthly_quota_pauses_the_shops_line_sends_and_tells_the_merchant(
     move_clock_to(left_at + WAIT + HOUR)
     kick()
     wait_for(lambda: sends_of(shop)[0].deferred_reason == "line_quota_exhausted")
+    # (the refused send is woken at once, and the gates hold it to the pause)
+    worker.wait_until_idle()
     leave_cart(shop, lin, "cart-lin", [(OOLONG_100G, 1)], clock.now())
     move_clock_to(clock.now() + WAIT + HOUR)
     kick()
@@ -525,10 +621,14 @@ def test_removed_and_out_of_stock_items_are_left_out(
     kick()
     wait_for(lambda: pushes(line, mei.binding.external_id), what="the reminder")
 
-    # then the carousel shows only the oolong
+    # then the carousel shows only the oolong, and the link back rebuilds a
+    # cart of the oolong alone (the platform refuses a link with a sold-out line)
     carousel = pushes(line, mei.binding.external_id)[0][1]["contents"]["contents"]
     titles = [bubble["body"]["contents"][0]["text"] for bubble in carousel]
     assert titles == ["High Mountain Oolong"]
+    assert sends_of(shop)[0].target_url == (
+        f"https://{SHOP_DOMAIN}/cart/{OOLONG_100G}:2"
+    )
 
 
 def test_nothing_is_sent_when_nothing_is_left_for_sale(

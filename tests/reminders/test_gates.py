@@ -178,6 +178,40 @@ def test_decide_defers_line_while_its_quota_is_paused() -> None:
     )
 
 
+def test_decide_any_channel_falls_back_to_messenger_while_lines_quota_is_paused() -> (
+    None
+):
+    # given LINE first in the order but paused until 18:00, Messenger's window open
+    now = taipei(3, 14)
+    messenger = _binding(MESSENGER, last_inbound_at=now - HOUR)
+
+    # when
+    decision = gates.decide(
+        _situation(
+            now, bindings=[_binding(), messenger], line_paused_until=taipei(3, 18)
+        )
+    )
+
+    # then Messenger takes it now rather than LINE at 18:00
+    assert (decision.action, decision.binding.channel) == (gates.SEND, MESSENGER)
+
+
+def test_decide_any_channel_keeps_the_order_when_both_wait_alike() -> None:
+    # given quiet hours, which hold every channel back to 09:00
+    now = taipei(3, 23)
+    messenger = _binding(MESSENGER, last_inbound_at=now - HOUR)
+
+    # when
+    decision = gates.decide(_situation(now, bindings=[_binding(), messenger]))
+
+    # then the flow's first channel waits for the morning
+    assert (decision.action, decision.binding.channel, decision.at) == (
+        gates.DEFER,
+        LINE,
+        taipei(4, 9),
+    )
+
+
 def test_decide_skips_without_a_bound_channel_that_can_receive() -> None:
     snoozed = _binding(snoozed_until=taipei(30, 0))
 
