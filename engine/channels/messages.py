@@ -51,6 +51,12 @@ class Carousel:
     see_all: SeeAll | None = None
 
 
+# The longest text part each platform takes, counted in UTF-16 code units
+# (engine.channels.text): LINE's text message 5,000, Messenger's Send API
+# text 2,000. The renderers enforce them; the flow editor checks them early.
+TEXT_LIMITS = {"line": 5000, "messenger": 2000}
+
+
 @dataclass(frozen=True)
 class Text:
     text: str

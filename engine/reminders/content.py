@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from engine.channels.messages import (
+    TEXT_LIMITS,
     Buttons,
     Card,
     Carousel,
@@ -30,6 +31,7 @@ from engine.channels.messages import (
     SeeAll,
     Text,
 )
+from engine.channels.text import Unit, measure
 from engine.reminders.errors import FlowValidationError
 
 PART_TYPES = ("carousel", "text", "image", "buttons")
@@ -37,12 +39,17 @@ VARIABLES = ("first_name", "cart_total", "item_count", "checkout_url", "shop_nam
 # LINE accepts at most 5 message objects per push (CONTRACTS.md B); a step is
 # one push, so it is also the most parts a step may have.
 MAX_PARTS = 5
-# LINE's text limit (5,000) is the larger; Messenger's button template text is
-# 640, which its renderer enforces with the platform's own error.
-MAX_TEXT_LENGTH = 5000
+# A text part's limit is its channel's (TEXT_LIMITS); a step on "any" channel
+# may go to either, so it takes the smaller. Messenger's button template text
+# (640) its renderer enforces with the platform's own error.
+ANY_CHANNEL_TEXT_LIMIT = min(TEXT_LIMITS.values())
+# The carousel's alt text is LINE's (1,500); Messenger shows none.
+MAX_ALT_TEXT_LENGTH = 1500
 MAX_OPTIONS = 13
 MAX_LABEL_LENGTH = 20
 MAX_POSTBACK_LENGTH = 300
+# Both platforms take links of up to 2,000 characters.
+MAX_URL_LENGTH = 2000
 
 # The postback of a "no thanks" button; the chat side answers it with
 # ``engine.reminders.snooze``.
@@ -73,12 +80,16 @@ class CartView:
     link: str
 
 
-def validate_message(message: object, field: str) -> list[dict[str, Any]]:
-    """Check a step's part specs; returns them cleaned.
+def validate_message(
+    message: object, field: str, channel: str | None = None
+) -> list[dict[str, Any]]:
+    """Check a step's part specs for the step's ``channel``; returns them cleaned.
 
-    Raises:
+    ``channel`` is "line", "messenger", or None for a step that may go to
+    either. Raises:
         FlowValidationError: naming the part and value at fault.
     """
+    limit = TEXT_LIMITS.get(channel or "", ANY_CHANNEL_TEXT_LIMIT)
     if not isinstance(message, list) or not message:
         raise FlowValidationError(field, "A step's message needs at least one part.")
     if len(message) > MAX_PARTS:
@@ -87,13 +98,15 @@ def validate_message(message: object, field: str) -> list[dict[str, Any]]:
             f"A step's message has {len(message)} parts; LINE accepts at most"
             f" {MAX_PARTS} per send.",
         )
-    cleaned = [_validate_part(part, f"{field}[{i}]") for i, part in enumerate(message)]
+    cleaned = [
+        _validate_part(part, f"{field}[{i}]", limit) for i, part in enumerate(message)
+    ]
     if sum(1 for part in cleaned if part["type"] == "carousel") > 1:
         raise FlowValidationError(field, "A step's message has more than one carousel.")
     return cleaned
 
 
-def _validate_part(part: object, field: str) -> dict[str, Any]:
+def _validate_part(part: object, field: str, text_limit: int) -> dict[str, Any]:
     if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
         kind = part.get("type") if isinstance(part, dict) else part
         raise FlowValidationError(
@@ -102,15 +115,21 @@ def _validate_part(part: object, field: str) -> dict[str, Any]:
         )
     kind = part["type"]
     if kind == "text":
-        return {"type": "text", "text": _checked_text(part.get("text"), field)}
+        text = _checked_text(part.get("text"), f"{field}.text", text_limit)
+        return {"type": "text", "text": text}
     if kind == "image":
         return _validate_image(part, field)
     if kind == "buttons":
-        return _validate_buttons(part, field)
+        return _validate_buttons(part, field, text_limit)
     cleaned = {"type": "carousel"}
-    for key in ("button_label", "alt_text"):
-        if part.get(key):
-            cleaned[key] = _checked_text(part[key], f"{field}.{key}", limit=400)
+    if part.get("button_label"):
+        cleaned["button_label"] = _checked_text(
+            part["button_label"], f"{field}.button_label", MAX_LABEL_LENGTH
+        )
+    if part.get("alt_text"):
+        cleaned["alt_text"] = _checked_text(
+            part["alt_text"], f"{field}.alt_text", MAX_ALT_TEXT_LENGTH
+        )
     return cleaned
 
 
@@ -129,7 +148,9 @@ def _validate_image(part: dict[str, Any], field: str) -> dict[str, Any]:
     return {"type": "image", "url": url, "preview_url": preview}
 
 
-def _validate_buttons(part: dict[str, Any], field: str) -> dict[str, Any]:
+def _validate_buttons(
+    part: dict[str, Any], field: str, text_limit: int
+) -> dict[str, Any]:
     options = part.get("options")
     if not isinstance(options, list) or not 1 <= len(options) <= MAX_OPTIONS:
         raise FlowValidationError(
@@ -139,7 +160,7 @@ def _validate_buttons(part: dict[str, Any], field: str) -> dict[str, Any]:
         )
     return {
         "type": "buttons",
-        "text": _checked_text(part.get("text"), field),
+        "text": _checked_text(part.get("text"), f"{field}.text", text_limit),
         "options": [
             _validate_option(option, f"{field}.options[{i}]")
             for i, option in enumerate(options)
@@ -161,7 +182,7 @@ def _validate_option(option: object, field: str) -> dict[str, Any]:
     if postback is not None:
         postback = _checked_text(postback, f"{field}.postback", MAX_POSTBACK_LENGTH)
     if url is not None:
-        url = _checked_text(url, f"{field}.url")
+        url = _checked_text(url, f"{field}.url", MAX_URL_LENGTH)
         if not (url.startswith("https://") or url == "{checkout_url}"):
             raise FlowValidationError(
                 f"{field}.url",
@@ -171,12 +192,14 @@ def _validate_option(option: object, field: str) -> dict[str, Any]:
     return {"label": label, "url": url, "postback": postback}
 
 
-def _checked_text(value: object, field: str, limit: int = MAX_TEXT_LENGTH) -> str:
+def _checked_text(value: object, field: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FlowValidationError(field, f"Text is required here; got {value!r}.")
-    if len(value) > limit:
+    # Counted as the platforms count: an emoji is two.
+    length = measure(value, Unit.UTF16)
+    if length > limit:
         raise FlowValidationError(
-            field, f"Text of {len(value)} characters is over the limit of {limit}."
+            field, f"Text of {length} characters is over the limit of {limit}."
         )
     for match in _VARIABLE.finditer(value):
         if match.group(1) not in VARIABLES:

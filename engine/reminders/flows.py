@@ -159,7 +159,11 @@ def _validated_step(spec: object, index: int) -> dict[str, Any]:
         "enabled": bool(spec.get("enabled", True)),
         "delay_minutes": _delay_minutes(spec, field),
         "channel": channel,
-        "message": validate_message(spec.get("message"), f"{field}.message"),
+        "message": validate_message(
+            spec.get("message"),
+            f"{field}.message",
+            None if channel == ANY_CHANNEL else channel,
+        ),
         "latest_minutes": (
             None
             if latest is None

@@ -56,8 +56,28 @@ def test_validate_message_refuses_an_unknown_variable_naming_the_field() -> None
             [{"type": "text", "text": "Hi {nickname}"}], "steps[0].message"
         )
 
-    assert refused.value.field == "steps[0].message[0]"
+    assert refused.value.field == "steps[0].message[0].text"
     assert "{nickname}" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("channel", "limit"), [("line", 5000), ("messenger", 2000), (None, 2000)]
+)
+def test_validate_message_holds_text_to_the_steps_channel(
+    channel: str | None, limit: int
+) -> None:
+    # given texts at the channel's limit and one over it (an emoji counts two)
+    at_limit = [{"type": "text", "text": "好" * (limit - 2) + "🍵"}]
+    over = [{"type": "text", "text": "好" * (limit - 1) + "🍵"}]
+
+    # when / then
+    assert validate_message(at_limit, "m", channel) == at_limit
+    with pytest.raises(FlowValidationError) as refused:
+        validate_message(over, "m", channel)
+    assert refused.value.field == "m[0].text"
+    assert f"{limit + 1} characters is over the limit of {limit}" in (
+        refused.value.message
+    )
 
 
 def test_validate_message_refuses_more_parts_than_one_push_takes() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from engine.channels.errors import InvalidMessageError, MessageTooLargeError
 from engine.channels.links import encode_url, image_url_problem, web_url_problem
 from engine.channels.messages import (
+    TEXT_LIMITS,
     Buttons,
     Card,
     Carousel,
@@ -38,7 +39,7 @@ MAX_BUBBLES = 12
 CAROUSEL_MAX_BYTES = 50_000
 BUBBLE_MAX_BYTES = 30_000
 ALT_TEXT_MAX = 1500
-TEXT_MAX = 5000
+TEXT_MAX = TEXT_LIMITS[CHANNEL]
 QUICK_REPLY_MAX = 13
 # Action labels count grapheme clusters; 20 is the limit for quick replies and
 # templates, and we keep Flex buttons to it too so a label fits everywhere.

@@ -16,6 +16,7 @@ from typing import Any
 from engine.channels.errors import InvalidMessageError, MessageTooLargeError
 from engine.channels.links import encode_url, image_url_problem, web_url_problem
 from engine.channels.messages import (
+    TEXT_LIMITS,
     Buttons,
     Card,
     Carousel,
@@ -33,7 +34,7 @@ CHANNEL = "messenger"
 # Messenger sets no number of messages per send (each part is its own call);
 # we keep LINE's 5 so one reminder step fits either channel.
 MAX_MESSAGES = 5
-TEXT_MAX = 2000
+TEXT_MAX = TEXT_LIMITS[CHANNEL]
 MAX_ELEMENTS = 10
 TITLE_MAX = 80
 SUBTITLE_MAX = 80
