@@ -13,7 +13,9 @@ with headroom, shared across processes
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,13 +53,17 @@ MESSENGER_SEND_BUDGET = Budget(rate=240, burst=24)
 DEFAULT_BUDGETS = {"line": LINE_PUSH_BUDGET, "messenger": MESSENGER_SEND_BUDGET}
 
 # KEYS[1]: the bucket. ARGV: rate per second, burst, longest wait we accept in
-# milliseconds. Returns {granted 0/1, wait ms, slot time ms} as strings, since
-# Redis would truncate Lua numbers to integers; "%.17g" keeps every digit of a
-# double (Lua's tostring keeps 14, a tenth of a millisecond of today's time).
+# milliseconds for the first slot, how many slots to take. Returns {granted
+# 0/1, wait ms for the first slot, Redis's time ms, tokens before} as strings,
+# since Redis would truncate Lua numbers to integers; "%.17g" keeps every
+# digit of a double (Lua's tostring keeps 14, a tenth of a millisecond of
+# today's time). Slot i (from 0) of the block falls (i + 1 - before) / rate
+# seconds after that time, or at once if that is not positive.
 _RESERVE_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + clock[2] / 1000
 
@@ -70,50 +76,78 @@ local wait = 0
 if tokens < 1 then
   wait = (1 - tokens) * 1000 / rate
 end
+local before = string.format('%.17g', tokens)
 if wait > max_wait then
-  return {'0', string.format('%.17g', wait), string.format('%.17g', now + wait)}
+  return {'0', string.format('%.17g', wait), string.format('%.17g', now), before}
 end
 
-tokens = tokens - 1
+tokens = tokens - count
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
   'at', string.format('%.17g', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
-return {'1', string.format('%.17g', wait), string.format('%.17g', now + wait)}
+return {'1', string.format('%.17g', wait), string.format('%.17g', now), before}
 """
 
 
 @dataclass(frozen=True)
 class Reservation:
-    """A slot in the budget: ``wait`` seconds from now, at ``slot_at`` (Redis clock)."""
+    """Slots in the budget: the first ``wait`` seconds from now, at ``slot_at``
+    (Redis's clock); ``waits`` gives each slot of a block, the first included."""
 
     granted: bool
     wait: float
     slot_at: float
+    waits: tuple[float, ...] = ()
 
 
 class RateLimiter:
-    """Reserves send slots for channel keys such as ``line:<channel id>``."""
+    """Reserves send slots for channel keys such as ``line:<channel id>``.
+
+    ``block`` > 1 takes that many slots per round trip to Redis and hands
+    them out to this limiter's callers (threads of one batch) in turn: a
+    send then costs a Redis call only every ``block`` sends. A block's slots
+    not used before the limiter is dropped are simply lost to the budget,
+    which errs on the safe side.
+    """
 
     def __init__(
-        self, redis: Redis, *, sleep: Callable[[float], None] = time.sleep
+        self,
+        redis: Redis,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        block: int = 1,
     ) -> None:
+        if block < 1:
+            raise ValueError(f"A block needs at least one slot, not {block!r}.")
         self._redis = redis
         self._script = redis.register_script(_RESERVE_SCRIPT)
         self._sleep = sleep
+        self._block = block
+        # Reserved slots not handed out yet, as time.monotonic() moments.
+        self._slots: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
 
-    def reserve(self, channel_key: str, budget: Budget, max_wait: float) -> Reservation:
-        """Take the next slot if it comes within ``max_wait`` seconds.
+    def reserve(
+        self, channel_key: str, budget: Budget, max_wait: float, count: int = 1
+    ) -> Reservation:
+        """Take the next ``count`` slots if the first comes within ``max_wait`` s.
 
         A refused reservation (``granted`` false) takes nothing from the bucket.
         """
-        granted, wait_ms, slot_ms = self._script(
+        granted, wait_ms, now_ms, before = self._script(
             keys=[KEY_PREFIX + channel_key],
-            args=[budget.rate, budget.burst, max_wait * 1000],
+            args=[budget.rate, budget.burst, max_wait * 1000, count],
         )
+        before = float(_text(before))
+        waits = tuple(
+            max(0.0, (index + 1 - before) / budget.rate) for index in range(count)
+        )
+        wait = float(_text(wait_ms)) / 1000
         return Reservation(
             granted=_text(granted) == "1",
-            wait=float(_text(wait_ms)) / 1000,
-            slot_at=float(_text(slot_ms)) / 1000,
+            wait=wait,
+            slot_at=float(_text(now_ms)) / 1000 + wait,
+            waits=waits,
         )
 
     def acquire(self, channel_key: str, budget: Budget, timeout: float = 30.0) -> float:
@@ -123,23 +157,36 @@ class RateLimiter:
         slot is further than ``timeout`` away, so a job can hand its work
         back instead of holding a worker.
         """
-        reservation = self.reserve(channel_key, budget, timeout)
-        if not reservation.granted:
-            logger.warning(
-                "channels.rate_limit.backlogged",
-                extra={"channel_key": channel_key, "wait": reservation.wait},
-            )
-            raise LocallyThrottledError(
-                channel_key.split(":", 1)[0],
-                f"The send budget of {channel_key!r} is taken for the next"
-                f" {reservation.wait:.1f} s.",
-                "rate_limited_locally",
-                retry_after=reservation.wait,
-            )
+        with self._lock:
+            slot = self._next_slot(channel_key, budget, timeout)
+        wait = slot - time.monotonic()
+        if wait > timeout:
+            raise self._backlogged(channel_key, wait)
+        if wait > 0:
+            self._sleep(wait)
+        return max(0.0, wait)
 
-        if reservation.wait > 0:
-            self._sleep(reservation.wait)
-        return reservation.wait
+    def _next_slot(self, channel_key: str, budget: Budget, timeout: float) -> float:
+        slots = self._slots[channel_key]
+        if not slots:
+            reservation = self.reserve(channel_key, budget, timeout, self._block)
+            if not reservation.granted:
+                raise self._backlogged(channel_key, reservation.wait)
+            reserved_at = time.monotonic()
+            slots.extend(reserved_at + wait for wait in reservation.waits)
+        return slots.popleft()
+
+    def _backlogged(self, channel_key: str, wait: float) -> LocallyThrottledError:
+        logger.warning(
+            "channels.rate_limit.backlogged",
+            extra={"channel_key": channel_key, "wait": wait},
+        )
+        return LocallyThrottledError(
+            channel_key.split(":", 1)[0],
+            f"The send budget of {channel_key!r} is taken for the next {wait:.1f} s.",
+            "rate_limited_locally",
+            retry_after=wait,
+        )
 
 
 def acquire(

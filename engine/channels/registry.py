@@ -18,6 +18,11 @@ from engine.shops.models import Shop
 CHANNELS = ("line", "messenger", "sandbox")
 
 
+# A batch's sends to one account take their rate-limit slots from Redis this
+# many at a time: one round trip per eight sends instead of per send.
+SLOTS_PER_RESERVATION = 8
+
+
 def channel_for(shop: Shop, name: str) -> Channel:
     """The shop's ``name`` channel ("line", "messenger" or "sandbox").
 
@@ -38,7 +43,7 @@ def channel_for(shop: Shop, name: str) -> Channel:
         raise ChannelNotConfiguredError(name, shop.id)
 
     runtime = current()
-    limiter = RateLimiter(runtime.redis)
+    limiter = RateLimiter(runtime.redis, block=SLOTS_PER_RESERVATION)
     if name == "line":
         return LineChannel(
             access_token=account.line_channel_access_token or "",

@@ -176,3 +176,33 @@ def test_budgets_of_different_channels_are_independent(redis: Redis) -> None:
 
     # then it is not held back
     assert other.wait == 0.0
+
+
+def test_limiter_in_blocks_takes_one_round_trip_per_block(redis: Redis) -> None:
+    # given a limiter taking its slots eight at a time
+    limiter = RateLimiter(redis, sleep=lambda seconds: None, block=8)
+    calls = []
+    reserve = limiter.reserve
+    limiter.reserve = lambda *args: calls.append(args) or reserve(*args)
+
+    # when 20 sends go
+    for _ in range(20):
+        limiter.acquire(KEY, BUDGET)
+
+    # then Redis was asked three times, and the bucket gave 24 slots
+    assert len(calls) == 3
+    tokens = float(redis.hget("revisit:channels:rate:" + KEY, "tokens"))
+    assert tokens == pytest.approx(BUDGET.burst - 24, abs=0.5)
+
+
+def test_block_slots_keep_to_the_budget(redis: Redis) -> None:
+    # given a block bigger than the burst
+    limiter = RateLimiter(redis)
+
+    # when one reservation takes 12 slots of a 5-burst budget
+    reservation = limiter.reserve(KEY, SLOW, max_wait=30, count=12)
+
+    # then the first five are free and the rest one second apart
+    assert reservation.granted
+    assert reservation.waits[:5] == (0.0,) * 5
+    assert [round(wait) for wait in reservation.waits[5:]] == [1, 2, 3, 4, 5, 6, 7]
