@@ -247,3 +247,27 @@ def test_customer_redact_erases_bindings_on_every_device(
     # then no binding or consent of that LINE account is left
     assert bindings(binding_shop) == []
     assert db.session.scalars(select(ConsentRecord)).all() == []
+
+
+def test_app_home_shows_the_binding_funnel(
+    client: FlaskClient, binding_shop: Shop, platform
+) -> None:
+    # given a pop-up shown once and one LINE binding
+    update_popup(binding_shop)
+    _, token = visitor_token(binding_shop)
+    widget_call(client, binding_shop, "offer", token)
+    callback(
+        client,
+        consent_through_line(start(client, binding_shop, token, "login")["url"], USER),
+    )
+
+    # when the merchant opens the app home
+    session = platform.session_token(binding_shop.shop_domain)
+    page = client.get(
+        f"/?shop={binding_shop.shop_domain}&embedded=1&id_token={session}"
+    ).get_data(as_text=True)
+
+    # then the funnel is there, per channel
+    assert "Shoppers bound to LINE and Messenger" in page
+    line_row = page.split('<th scope="row">LINE</th>')[1].split("</tr>")[0]
+    assert "<td>1</td><td>1</td><td>1</td>" in "".join(line_row.split())
