@@ -22,7 +22,7 @@ from linebot.v3.messaging import ApiClient, ApiException, Configuration, Messagi
 
 from engine.binding import replies, tokens
 from engine.binding.bindings import bind
-from engine.binding.errors import BindingError, ChannelNotReady, InvalidBindingToken
+from engine.binding.errors import ChannelNotReady, InvalidBindingToken
 from engine.binding.models import LINE, LINE_ACCOUNT_LINK, LINE_CODE
 from engine.binding.tokens import LINE_CODE as CODE_KIND
 from engine.binding.tokens import LINK_NONCE, Intent
@@ -51,16 +51,7 @@ def oa_message_url(shop: Shop, code: str) -> str:
 
 def bind_by_code(shop: Shop, user_id: str, code: str, event_key: str) -> bool:
     """Bind the sender of a message carrying a one-time code; False if refused."""
-    try:
-        intent = tokens.redeem(CODE_KIND, code, shop.id)
-        first = tokens.claim(CODE_KIND, intent, user_id)
-    except InvalidBindingToken as refused:
-        _refused(shop, user_id, refused, event_key)
-        return False
-    if first:
-        bind(shop, intent, LINE, user_id, LINE_CODE)
-        replies.tell(shop, LINE, user_id, _done(shop), event_key)
-    return True
+    return _bind_from_record(shop, CODE_KIND, code, user_id, LINE_CODE, event_key)
 
 
 def begin_account_link(shop: Shop, user_id: str, event_key: str) -> None:
@@ -98,16 +89,9 @@ def account_link_url(shop: Shop, intent: Intent, link_token: str) -> str:
 
 def complete_account_link(shop: Shop, user_id: str, nonce: str, event_key: str) -> bool:
     """Bind after LINE reported a successful account link; False if refused."""
-    try:
-        intent = tokens.redeem(LINK_NONCE, nonce, shop.id)
-        first = tokens.claim(LINK_NONCE, intent, user_id)
-    except InvalidBindingToken as refused:
-        _refused(shop, user_id, refused, event_key)
-        return False
-    if first:
-        bind(shop, intent, LINE, user_id, LINE_ACCOUNT_LINK)
-        replies.tell(shop, LINE, user_id, _done(shop), event_key)
-    return True
+    return _bind_from_record(
+        shop, LINK_NONCE, nonce, user_id, LINE_ACCOUNT_LINK, event_key
+    )
 
 
 def storefront_url(shop: Shop) -> str:
@@ -118,13 +102,18 @@ def storefront_url(shop: Shop) -> str:
     return f"https://{shop.shop_domain}/"
 
 
-def _done(shop: Shop) -> str:
-    return DONE.format(shop=shop.name or shop.shop_domain)
-
-
-def _refused(shop: Shop, user_id: str, refused: BindingError, event_key: str) -> None:
-    logger.info(
-        "binding.refused",
-        extra={"shop_id": shop.id, "channel": LINE, "code": refused.code},
-    )
-    replies.tell(shop, LINE, user_id, f"{refused} Nothing was linked.", event_key)
+def _bind_from_record(
+    shop: Shop, kind: str, key: str, user_id: str, via: str, event_key: str
+) -> bool:
+    """Bind ``user_id`` to the intent a code or nonce stands for, and say so."""
+    try:
+        intent = tokens.redeem(kind, key, shop.id)
+        first = tokens.claim(kind, intent, user_id)
+    except InvalidBindingToken as refused:
+        replies.refuse(shop, LINE, user_id, refused, event_key)
+        return False
+    if first:
+        bind(shop, intent, LINE, user_id, via)
+        done = DONE.format(shop=shop.name or shop.shop_domain)
+        replies.tell(shop, LINE, user_id, done, event_key)
+    return True

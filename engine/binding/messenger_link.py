@@ -45,11 +45,7 @@ def bind_by_ref(shop: Shop, psid: str, ref: str, event_key: str) -> bool:
         intent = tokens.verify(REF_KIND, ref, shop.id)
         first = tokens.claim(REF_KIND, intent, psid)
     except InvalidBindingToken as refused:
-        logger.info(
-            "binding.refused",
-            extra={"shop_id": shop.id, "channel": MESSENGER, "code": refused.code},
-        )
-        replies.tell(shop, MESSENGER, psid, f"{refused} Nothing was linked.", event_key)
+        replies.refuse(shop, MESSENGER, psid, refused, event_key)
         return False
     if first:
         bind(shop, intent, MESSENGER, psid, MESSENGER_REF)

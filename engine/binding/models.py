@@ -78,7 +78,8 @@ class ChannelBinding(db.Model):
         """True when reminders may go to this account at ``now``."""
         if not self.reachable or self.unsubscribed_at is not None:
             return False
-        if not self.marketing_consent:
+        # None: a binding not yet flushed, which gets the default (True).
+        if self.marketing_consent is False:
             return False
         return self.snoozed_until is None or self.snoozed_until <= now
 

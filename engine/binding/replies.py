@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from engine.binding.errors import BindingError
 from engine.channels.errors import ChannelError
 from engine.channels.messages import Buttons, Option, Part, Text
 from engine.channels.registry import channel_for
@@ -25,6 +26,17 @@ _NAMESPACE = uuid.UUID("6f1c5d0e-8a4b-4f7e-9a61-2b9a8f0c3d11")
 def tell(shop: Shop, channel: str, recipient: str, text: str, event_key: str) -> None:
     """Send ``text`` to ``recipient``, once per ``event_key``."""
     _send(shop, channel, recipient, (Text(text),), event_key)
+
+
+def refuse(
+    shop: Shop, channel: str, recipient: str, refused: BindingError, event_key: str
+) -> None:
+    """Tell the shopper why nothing was bound (a bad code, ref or nonce)."""
+    logger.info(
+        "binding.refused",
+        extra={"shop_id": shop.id, "channel": channel, "code": refused.code},
+    )
+    tell(shop, channel, recipient, f"{refused} Nothing was linked.", event_key)
 
 
 def offer_link(
