@@ -74,7 +74,7 @@ function channelsForm(root, channels, onBound) {
     button.addEventListener('click', context.guard(() => press(channel, box.checked, status, onBound)));
     buttons.append(button);
   }
-  root.append(buttons, consent, status);
+  root.append(consent, buttons, status);
 }
 
 function press(channel, marketing, status, onBound) {
