@@ -1,6 +1,12 @@
 """Imports every model, so the metadata Alembic and tests see is complete."""
 
-from engine.binding.models import ChannelBinding
+from engine.binding.models import (
+    BindingFunnelDay,
+    BindingPopup,
+    ChannelBinding,
+    ChannelDelivery,
+    ConsentRecord,
+)
 from engine.channels.models import ChannelAccount, SandboxMessage
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.onsite.models import OnsiteImpression, OnsiteMessage
@@ -19,10 +25,14 @@ from engine.visitors.models import Visitor
 from engine.webhooks.models import WebhookDelivery
 
 __all__ = [
+    "BindingFunnelDay",
+    "BindingPopup",
     "Cart",
     "ChannelAccount",
     "ChannelBinding",
+    "ChannelDelivery",
     "Checkout",
+    "ConsentRecord",
     "DataExport",
     "LineItem",
     "OnsiteImpression",

@@ -61,6 +61,16 @@ class Settings:
     # Where LINE and Messenger calls go; the demo and tests point them at fakes.
     line_api_base_url: str = "https://api.line.me"
     messenger_graph_base_url: str = "https://graph.facebook.com/v25.0"
+    # LINE Login's pages (authorize, account link) and LINE's web links
+    # (add friend, open a chat), and Messenger's m.me links.
+    line_access_base_url: str = "https://access.line.me"
+    line_web_base_url: str = "https://line.me"
+    messenger_me_base_url: str = "https://m.me"
+    # One Meta app serves every shop's Page: its secret signs the webhook
+    # and its verify token answers the subscription check. Unset, the
+    # Messenger webhook refuses everything.
+    messenger_app_secret: str | None = None
+    messenger_verify_token: str | None = None
     # Raw storefront events older than this are deleted (footprints stay).
     tracking_retention_days: int = 90
     demo: bool = False
@@ -95,6 +105,11 @@ class Settings:
             messenger_graph_base_url=env.get(
                 "MESSENGER_GRAPH_BASE_URL", "https://graph.facebook.com/v25.0"
             ).rstrip("/"),
+            line_access_base_url=_base_url(env, "LINE_ACCESS_BASE_URL"),
+            line_web_base_url=_base_url(env, "LINE_WEB_BASE_URL"),
+            messenger_me_base_url=_base_url(env, "MESSENGER_ME_BASE_URL"),
+            messenger_app_secret=env.get("MESSENGER_APP_SECRET") or None,
+            messenger_verify_token=env.get("MESSENGER_VERIFY_TOKEN") or None,
             tracking_retention_days=int(env.get("TRACKING_RETENTION_DAYS", 90)),
             demo=env.get("REVISIT_DEMO") == "1",
         )
@@ -102,6 +117,17 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with some fields replaced (tests and the demo)."""
         return replace(self, **changes)
+
+
+_BASE_URL_DEFAULTS = {
+    "LINE_ACCESS_BASE_URL": "https://access.line.me",
+    "LINE_WEB_BASE_URL": "https://line.me",
+    "MESSENGER_ME_BASE_URL": "https://m.me",
+}
+
+
+def _base_url(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or _BASE_URL_DEFAULTS[name]).rstrip("/")
 
 
 def normalize_database_url(url: str) -> str:

@@ -21,6 +21,8 @@ from engine import runtime
 from engine.db import db
 from engine.settings import Settings
 from plugin import errors, static_widget, widget_api
+from plugin.app_proxy import bp as app_proxy_bp
+from plugin.binding import bp as binding_bp
 from plugin.install import bp as install_bp
 from plugin.links import bp as links_bp
 from plugin.webhooks import bp as webhooks_bp
@@ -60,6 +62,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(links_bp)
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(static_widget.bp)
+    app.register_blueprint(binding_bp)
+    app.register_blueprint(app_proxy_bp)
     if settings.demo:
         # No session guards this page; real merchants will see their sandbox
         # messages in the admin panel.

@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from engine.binding.popup import popup_of, update_popup
 from engine.channels.accounts import connect_line, connect_messenger
 from engine.db import db
 from engine.shops.install import shop_by_domain
@@ -49,6 +50,11 @@ HOST = "127.0.0.1"
 DEMO_LINE_CHANNEL_ID = "2000000001"
 DEMO_LINE_SECRET = "demo-line-channel-secret"
 DEMO_LINE_TOKEN = "demo-line-channel-access-token"
+DEMO_LOGIN_CHANNEL_ID = "2000000002"
+DEMO_LOGIN_SECRET = "demo-line-login-channel-secret-0123456789"
+DEMO_BASIC_ID = "@revisit-demo"
+DEMO_APP_SECRET = "demo-messenger-app-secret"
+DEMO_VERIFY_TOKEN = "demo-messenger-verify-token"
 DEMO_PAGE_ID = "100000000000001"
 DEMO_PAGE_TOKEN = "demo-messenger-page-access-token"
 DEMO_PSID = "7000000000000001"
@@ -70,8 +76,7 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     line, messenger = _start_chat_platforms(port)
 
     environment = _environment(data_dir, redis_url, platform_url, app_url, secret)
-    environment["LINE_API_BASE_URL"] = line.base_url or ""
-    environment["MESSENGER_GRAPH_BASE_URL"] = messenger.base_url or ""
+    environment.update(_chat_environment(line, messenger))
     os.environ.update(environment)
     app = create_app()
     with app.app_context():
@@ -83,7 +88,10 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     worker = _start_worker()
     server = make_server(HOST, port, app, threaded=True)
     threading.Thread(
-        target=_seed, args=(platform, app_url, app), name="demo-seed", daemon=True
+        target=_seed,
+        args=(platform, app_url, app, line, messenger),
+        name="demo-seed",
+        daemon=True,
     ).start()
 
     _stop_on_signals(server)
@@ -103,13 +111,36 @@ def _start_chat_platforms(port: int) -> tuple[FakeLinePlatform, FakeMessengerPla
     """Fake LINE and Messenger beside the app, with the demo store's accounts."""
     line = FakeLinePlatform()
     line.add_channel(DEMO_LINE_CHANNEL_ID, DEMO_LINE_TOKEN, DEMO_LINE_SECRET)
-    messenger = FakeMessengerPlatform()
+    line.add_login_channel(
+        DEMO_LOGIN_CHANNEL_ID,
+        DEMO_LOGIN_SECRET,
+        DEMO_LINE_CHANNEL_ID,
+        basic_id=DEMO_BASIC_ID,
+        name="Revisit Demo Pet Supply",
+    )
+    messenger = FakeMessengerPlatform(DEMO_APP_SECRET)
     messenger.add_page(DEMO_PAGE_ID, DEMO_PAGE_TOKEN)
     # A shopper who just wrote to the Page, so Messenger's window is open.
     messenger.receive_message(DEMO_PAGE_ID, DEMO_PSID)
     _serve_beside(line, port + 2)
     _serve_beside(messenger, port + 3)
     return line, messenger
+
+
+def _chat_environment(
+    line: FakeLinePlatform, messenger: FakeMessengerPlatform
+) -> dict[str, str]:
+    """Every LINE and Messenger address pointed at the fakes, and the app's
+    Messenger secrets."""
+    return {
+        "LINE_API_BASE_URL": line.base_url or "",
+        "LINE_ACCESS_BASE_URL": line.base_url or "",
+        "LINE_WEB_BASE_URL": line.base_url or "",
+        "MESSENGER_GRAPH_BASE_URL": messenger.base_url or "",
+        "MESSENGER_ME_BASE_URL": messenger.me_url or "",
+        "MESSENGER_APP_SECRET": DEMO_APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": DEMO_VERIFY_TOKEN,
+    }
 
 
 def _serve_beside(fake: FakeChatPlatform, port: int) -> None:
@@ -174,7 +205,13 @@ def _start_worker() -> subprocess.Popen:
     )
 
 
-def _seed(platform: FakeShopifyPlatform, app_url: str, app: Flask) -> None:
+def _seed(
+    platform: FakeShopifyPlatform,
+    app_url: str,
+    app: Flask,
+    line: FakeLinePlatform,
+    messenger: FakeMessengerPlatform,
+) -> None:
     """Install the demo store by token exchange, connect its chats, send webhooks."""
     _wait_until_up(app_url)
     token = platform.session_token(DEMO_SHOP)
@@ -184,7 +221,7 @@ def _seed(platform: FakeShopifyPlatform, app_url: str, app: Flask) -> None:
     if response.status_code != 200:
         logger.error("demo.install_failed", extra={"status": response.status_code})
         return
-    _connect_chat_accounts(app)
+    _connect_chat_accounts(app, app_url, line, messenger)
     _open_storefront(app, platform, app_url)
 
     for topic in SEED_TOPICS:
@@ -197,12 +234,30 @@ def _seed(platform: FakeShopifyPlatform, app_url: str, app: Flask) -> None:
     logger.info("demo.seeded", extra={"shop_domain": DEMO_SHOP})
 
 
-def _connect_chat_accounts(app: Flask) -> None:
+def _connect_chat_accounts(
+    app: Flask, app_url: str, line: FakeLinePlatform, messenger: FakeMessengerPlatform
+) -> None:
+    """Connect LINE (Login included) and the Page, point the fakes' webhooks at
+    the app, and switch on the binding pop-up (five seconds into a page)."""
     with app.app_context():
         shop = shop_by_domain(DEMO_SHOP)
-        connect_line(shop, DEMO_LINE_CHANNEL_ID, DEMO_LINE_SECRET, DEMO_LINE_TOKEN)
+        account = connect_line(
+            shop,
+            DEMO_LINE_CHANNEL_ID,
+            DEMO_LINE_SECRET,
+            DEMO_LINE_TOKEN,
+            login_channel_id=DEMO_LOGIN_CHANNEL_ID,
+            login_channel_secret=DEMO_LOGIN_SECRET,
+            basic_id=DEMO_BASIC_ID,
+        )
         connect_messenger(shop, DEMO_PAGE_ID, DEMO_PAGE_TOKEN)
         db.session.commit()
+        webhook_key = account.line_webhook_key
+        if popup_of(shop) is None:
+            update_popup(shop, trigger="seconds", trigger_count=5, max_per_day=3)
+    line.set_webhook(DEMO_LINE_CHANNEL_ID, f"{app_url}/webhooks/line/{webhook_key}")
+    if not messenger.set_webhook(f"{app_url}/webhooks/messenger", DEMO_VERIFY_TOKEN):
+        logger.error("demo.messenger_webhook_refused")
 
 
 def _open_storefront(app: Flask, platform: FakeShopifyPlatform, app_url: str) -> None:

@@ -15,9 +15,13 @@ from tests import backends
 from tests.conftest import BACKENDS
 
 APP_TABLES = {
+    "binding_consents",
+    "binding_funnel_days",
+    "binding_popups",
     "carts",
     "channel_accounts",
     "channel_bindings",
+    "channel_deliveries",
     "checkouts",
     "data_exports",
     "line_items",

@@ -41,6 +41,23 @@ ROUTE_TENANCY = {
     " and buffers only its own shop's rows",
     "/api/widget/v1/events": "tests/widget_api/test_tenancy.py: events land in"
     " the widget key's shop only",
+    "/api/widget/v1/binding/offer": "widget key and visitor token of one shop;"
+    " tests/binding/test_person_and_popup.py counts only that shop's funnel",
+    "/api/widget/v1/binding/dismiss": "widget key and visitor token of one shop:"
+    " a Redis key of that shop and visitor",
+    "/api/widget/v1/binding/start": "widget key and visitor token of one shop; the"
+    " token it signs names that shop (tests/binding/test_line.py other-shop tests)",
+    "/api/widget/v1/binding/status": "reads the bindings of the widget key's shop",
+    "/api/widget/v1/binding/unbind": "unbinds a visitor of the widget key's shop",
+    "/api/widget/v1/binding/link": "issues a nonce bound to the widget key's shop",
+    "/binding/line/<shop_key>/callback": "tests/binding/test_line.py: a state"
+    " signed for another shop is refused",
+    "/webhooks/line/<shop_key>": "the shop key picks the shop whose channel secret"
+    " must sign the body (tests/binding/test_messenger_and_webhooks.py)",
+    "/webhooks/messenger": "each entry's Page id picks its shop; another shop's ref"
+    " is refused (tests/binding/test_messenger_and_webhooks.py)",
+    "/proxy/identify": "the shop comes from the platform's signed query"
+    " (tests/binding/test_person_and_popup.py)",
 }
 # Routes registered only when REVISIT_DEMO=1, so absent from the app above;
 # tests/channels/test_sandbox_outbox.py checks a demo app adds exactly these.

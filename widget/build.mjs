@@ -23,9 +23,9 @@ const CHUNKS_OUT = join(REPO, 'plugin', 'static', 'widget');
 const LOADER_OUT = join(REPO, 'extensions', 'revisit-widget', 'assets', 'revisit-loader.js');
 // Where the app serves CHUNKS_OUT (plugin/static_widget.py).
 const PUBLIC_PATH = '/static/widget/';
-// The chunks the loader imports; they import the rest (panel, chat, game,
-// binding) themselves, by relative address.
-const CHUNK_NAMES = ['bubble', 'messages', 'cart'];
+// The chunks the loader imports; they import the rest (panel, chat, game)
+// themselves, by relative address (the panel imports binding too).
+const CHUNK_NAMES = ['bubble', 'messages', 'cart', 'binding'];
 // Every browser with dynamic import() and shadow DOM reads ES2020.
 const TARGET = 'es2020';
 
@@ -97,6 +97,7 @@ async function main() {
     __REVISIT_BASE_CSS__: await minifiedCss('base'),
     __REVISIT_MESSAGES_CSS__: await minifiedCss('messages'),
     __REVISIT_PANEL_CSS__: await minifiedCss('panel'),
+    __REVISIT_BINDING_CSS__: await minifiedCss('binding'),
   };
   const { chunks, files } = await buildChunks(chunkCss);
   const loader = await buildLoader();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from engine.channels.models import ChannelAccount
 from engine.channels.registry import account_of
@@ -13,17 +14,30 @@ logger = logging.getLogger(__name__)
 
 
 def connect_line(
-    shop: Shop, channel_id: str, channel_secret: str, channel_access_token: str
+    shop: Shop,
+    channel_id: str,
+    channel_secret: str,
+    channel_access_token: str,
+    *,
+    login_channel_id: str | None = None,
+    login_channel_secret: str | None = None,
+    basic_id: str | None = None,
 ) -> ChannelAccount:
     """Store (or replace) the shop's LINE channel credentials and enable it.
 
-    The caller commits. Replacing credentials also clears a quota pause,
-    since a new channel has a quota of its own.
+    The Messaging API channel sends; the LINE Login channel (linked to the
+    same Official Account) and the basic ID let shoppers bind. The caller
+    commits. Replacing credentials also clears a quota pause, since a new
+    channel has a quota of its own. The webhook key is made once and kept.
     """
     account = _account(shop, "line")
     account.line_channel_id = channel_id
     account.line_channel_secret = channel_secret
     account.line_channel_access_token = channel_access_token
+    account.line_login_channel_id = login_channel_id
+    account.line_login_channel_secret = login_channel_secret
+    account.line_basic_id = basic_id
+    account.line_webhook_key = account.line_webhook_key or secrets.token_urlsafe(18)
     account.quota_exhausted_until = None
     account.enabled = True
     db.session.flush()

@@ -32,6 +32,15 @@ class ChannelAccount(db.Model):
     line_channel_id: Mapped[str | None] = mapped_column(String(32))
     line_channel_secret: Mapped[str | None] = mapped_column(EncryptedText(512))
     line_channel_access_token: Mapped[str | None] = mapped_column(EncryptedText(1024))
+    # The LINE Login channel linked to the same Official Account (same
+    # provider), which binding uses; its secret also signs its ID tokens.
+    line_login_channel_id: Mapped[str | None] = mapped_column(String(32))
+    line_login_channel_secret: Mapped[str | None] = mapped_column(EncryptedText(512))
+    # The account's basic ID ("@revisit"), for links that open its chat.
+    line_basic_id: Mapped[str | None] = mapped_column(String(32))
+    # Names the shop in its LINE webhook URL (/webhooks/line/<key>); not a
+    # secret: the signature is checked with the channel secret.
+    line_webhook_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     messenger_page_id: Mapped[str | None] = mapped_column(String(32))
     messenger_page_access_token: Mapped[str | None] = mapped_column(EncryptedText(1024))
 

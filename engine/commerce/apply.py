@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 
 from engine import reminders
+from engine.binding.person import link_checkout
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.db import db
 from engine.shops.models import Shop
@@ -82,6 +83,8 @@ def apply_checkout(shop: Shop, payload: dict[str, Any]) -> Checkout | None:
         checkout.completed_at = _order_time_for(shop, checkout_token=token)
     if checkout.completed_at is None and checkout.cart_token:
         checkout.completed_at = _order_time_for(shop, cart_token=checkout.cart_token)
+    # The checkout names its customer: their visitors become one person.
+    link_checkout(shop, checkout)
     reminders.note_checkout_activity(shop, checkout)
     return checkout
 

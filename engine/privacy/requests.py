@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, false, or_, select, update
 
+from engine.binding.models import ChannelBinding, ConsentRecord
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.db import db
 from engine.privacy.models import DataExport
@@ -57,7 +58,8 @@ def export_customer_data(shop: Shop, payload: dict[str, Any]) -> DataExport:
 def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
     """Erase a customer's personal data for a ``customers/redact``.
 
-    Visitors, carts and checkouts go entirely. Orders stay, stripped of
+    Visitors, carts, checkouts and LINE or Messenger bindings (with their
+    consent records) go entirely. Orders stay, stripped of
     everything that identifies the person, because the merchant's revenue
     figures count them.
     """
@@ -82,6 +84,7 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
     for order in orders:
         order.customer_id = order.email = order.phone = None
         order.visitor_id = None
+    _erase_bindings(shop, visitor_ids)
     for visitor in visitors:
         db.session.delete(visitor)
     db.session.execute(
@@ -91,6 +94,28 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
         )
     )
     logger.info("privacy.customer_redacted", extra={"shop_id": shop.id})
+
+
+def _erase_bindings(shop: Shop, visitor_ids: list[int]) -> None:
+    """Erase the customer's bindings and consents, on every device bound to
+    the same LINE or Messenger accounts (a device may never have logged in)."""
+    accounts = db.session.execute(
+        select(ChannelBinding.channel, ChannelBinding.external_id).where(
+            ChannelBinding.shop_id == shop.id,
+            ChannelBinding.visitor_id.in_(visitor_ids),
+        )
+    ).all()
+    for model in (ConsentRecord, ChannelBinding):
+        same_account = [
+            (model.channel == channel) & (model.external_id == external_id)
+            for channel, external_id in accounts
+        ]
+        db.session.execute(
+            delete(model).where(
+                model.shop_id == shop.id,
+                or_(model.visitor_id.in_(visitor_ids), *same_account),
+            )
+        )
 
 
 def redact_shop(shop: Shop) -> None:

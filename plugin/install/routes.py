@@ -12,6 +12,7 @@ import logging
 
 from flask import Response, make_response, redirect, render_template, request, url_for
 
+from engine.binding.funnel import funnel_of
 from engine.db import db
 from engine.runtime import current
 from engine.shopify.errors import AccessRevokedError, OAuthError
@@ -55,6 +56,7 @@ def app_home() -> Response:
             "app_home.html",
             shop=shop,
             overview=shop_overview(shop),
+            funnel=funnel_of(shop),
             settings=runtime.settings,
         )
     )

@@ -8,7 +8,8 @@ with ``x-line-accepted-request-id``), a body breaking any message limit
 (400 with LINE's ``details``), more requests per second than the channel's
 rate limit (429) and the monthly quota (429 "You have reached your monthly
 limit."). A push to a user who blocked the account is answered 200 and not
-delivered, as LINE documents. Accepted pushes appear at ``/outbox``.
+delivered, as LINE documents. Accepted pushes appear at ``/outbox``. LINE
+Login, account linking and signed webhooks come from ``LineLoginMixin``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from plugin.sandbox.chat_platform import ChatCall, FakeChatPlatform, OutboxEntry
+from plugin.sandbox.line_login import LineLoginMixin
 from plugin.sandbox.line_rules import push_problems, recipient_is_valid
 
 __all__ = ["FakeLinePlatform", "LineAccount"]
@@ -73,7 +75,7 @@ class LineAccount:
         return self.usage.get(month, 0)
 
 
-class FakeLinePlatform(FakeChatPlatform):
+class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
     """LINE's push API in memory, served over HTTP by a werkzeug thread.
 
     ``rate_limit`` is push requests per second per channel (LINE: 2,000);
@@ -87,6 +89,7 @@ class FakeLinePlatform(FakeChatPlatform):
     def __init__(self, *, rate_limit: int = PUSH_RATE_LIMIT, latency: float = 0.0):
         self._accounts: dict[str, LineAccount] = {}
         self._ids = itertools.count(600_000_000_000_000_001)
+        self._init_login()
         super().__init__(rate_limit=rate_limit, latency=latency)
 
     # --- accounts and users ----------------------------------------------------
@@ -232,6 +235,7 @@ class FakeLinePlatform(FakeChatPlatform):
 
     def _forget_accounts(self) -> None:
         self._accounts.clear()
+        self._forget_login()
 
     def _add_api_routes(self, app: Flask) -> None:
         app.add_url_rule(
@@ -241,6 +245,7 @@ class FakeLinePlatform(FakeChatPlatform):
         app.add_url_rule(
             "/v2/bot/message/quota/consumption", "consumption", self._consumption_route
         )
+        self._add_login_routes(app)
 
     def _push_route(self) -> Response:
         if self.latency:

@@ -9,7 +9,8 @@ a PSID that never wrote to the Page (100/2018001), a send outside the
 shopper's 24-hour window (10/2018278, the fake records each PSID's last
 inbound message; tests set it), a shopper who blocked the Page (551) and
 more calls per second than the Page's rate limit (613). Accepted messages
-appear at ``/outbox``.
+appear at ``/outbox``. m.me links, threads and signed webhooks come from
+``MessengerThreadsMixin``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from flask import Flask, Response, jsonify, request
 
 from plugin.sandbox.chat_platform import ChatCall, FakeChatPlatform, OutboxEntry
 from plugin.sandbox.messenger_rules import send_problem
+from plugin.sandbox.messenger_threads import MessengerThreadsMixin
 
 __all__ = ["FakeMessengerPlatform", "MessengerPage"]
 
@@ -92,7 +94,7 @@ class GraphError(Exception):
         return {"error": error}
 
 
-class FakeMessengerPlatform(FakeChatPlatform):
+class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
     """The Send API in memory, served over HTTP by a werkzeug thread.
 
     ``app_secret`` signs webhooks (``sign_webhook``); ``rate_limit`` is Send
@@ -114,6 +116,7 @@ class FakeMessengerPlatform(FakeChatPlatform):
         self.api_version = api_version
         self._pages: dict[str, MessengerPage] = {}
         self._ids = itertools.count(1)
+        self._init_threads()
         super().__init__(rate_limit=rate_limit, latency=latency)
 
     # --- pages and shoppers ----------------------------------------------------
@@ -220,6 +223,7 @@ class FakeMessengerPlatform(FakeChatPlatform):
 
     def _forget_accounts(self) -> None:
         self._pages.clear()
+        self._forget_threads()
 
     def _base_url(self, root: str) -> str:
         return f"{root}/{self.api_version}"
@@ -228,6 +232,7 @@ class FakeMessengerPlatform(FakeChatPlatform):
         app.add_url_rule(
             "/<version>/<page_ref>/messages", "send", self._send_route, methods=["POST"]
         )
+        self._add_thread_routes(app)
 
     def _send_route(self, version: str, page_ref: str) -> Response:
         if self.latency:

@@ -1,7 +1,7 @@
-"""Inbound webhooks: the store platform's now, LINE's and Messenger's later."""
+"""Inbound webhooks: the store platform's, LINE's and Messenger's."""
 
 from flask import Blueprint
 
 bp = Blueprint("webhooks", __name__)
 
-from plugin.webhooks import shopify  # noqa: E402,F401  (registers the routes)
+from plugin.webhooks import line, messenger, shopify  # noqa: E402,F401  (the routes)

@@ -19,4 +19,4 @@ def _give_app_its_event_buffer(state: BlueprintSetupState) -> None:
     buffer.init_app(state.app)
 
 
-from plugin.widget_api import routes  # noqa: E402,F401  (registers the routes)
+from plugin.widget_api import binding, routes  # noqa: E402,F401  (the routes)

@@ -16,6 +16,7 @@ from flask import Response, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from engine.binding.popup import widget_feature
 from engine.db import utcnow
 from engine.onsite.selection import message_for_page_view
 from engine.runtime import current
@@ -34,7 +35,8 @@ MAX_BODY = 32 * 1024
 # sendBeacon sends a string as text/plain, which needs no CORS preflight.
 BODY_TYPES = ("", "text/plain", "application/json")
 # What the widget may offer besides messages; each arrives with its own issue.
-FEATURES = {"chat": False, "game": False, "binding": False}
+# Binding's is worked out per shop and page (engine.binding.popup).
+FEATURES = {"chat": False, "game": False}
 
 bp.after_request(add_cors_headers)
 
@@ -70,7 +72,12 @@ def page() -> Response:
             "visitor_token": visitor.token,
             "visit_count": facts.visit_count,
             "message": message,
-            "features": FEATURES,
+            "features": {
+                **FEATURES,
+                "binding": widget_feature(
+                    shop.shop_id, page["url"], page.get("page_type"), locale
+                ),
+            },
             "chunks": entry_chunks(),
         }
     )

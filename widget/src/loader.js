@@ -164,6 +164,7 @@ function sendPage() {
       flush();
       const features = reply.features || {};
       if (features.chat || features.game || features.binding) whenIdle(() => run('bubble', 'mount'));
+      if (features.binding) whenIdle(() => run('binding', 'start'));
       if (reply.message) whenIdle(() => run('messages', 'mount'));
     }),
     noop,

@@ -125,6 +125,8 @@ function apply(kind, body, replyText, context) {
       const type = change.quantity > 0 ? 'add_to_cart' : 'remove_from_cart';
       change.quantity = Math.abs(change.quantity);
       context.track(type, Object.assign(change, cartFields));
+      // The binding pop-up may be waiting for additions to the cart.
+      if (type == 'add_to_cart') dispatchEvent(new CustomEvent('revisit:add-to-cart'));
     }
   });
 }

@@ -1,0 +1,79 @@
+"""Applying Messenger webhook events to bindings; each Page picks its shop.
+
+One app serves every shop's Page, so a delivery's ``entry[].id`` (the Page
+id) names the shop of each entry; an entry for a Page no shop connected is
+ignored. A referral (``messaging_postbacks`` with ``postback.referral`` in
+a new thread, ``messaging_referrals`` in an existing one) carries the m.me
+ref that binds; every message, tap and referral opens the 24-hour window; a
+text may be a keyword (STOP, "no thanks"), a quick reply or postback may be
+"no thanks". Echoes of the Page's own messages are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.binding import answers, keywords, messenger_link
+from engine.binding.models import MESSENGER
+from engine.channels.models import ChannelAccount
+from engine.db import db
+from engine.shops.models import Shop
+
+logger = logging.getLogger(__name__)
+
+
+def apply(payload: dict[str, Any], delivery_id: int) -> None:
+    if payload.get("object") != "page":
+        return
+    for entry_index, entry in enumerate(payload.get("entry") or ()):
+        shop = _shop_of_page(str((entry or {}).get("id", "")))
+        if shop is None:
+            logger.info("binding.messenger_unknown_page", extra={"entry": entry_index})
+            continue
+        for index, event in enumerate(entry.get("messaging") or ()):
+            if isinstance(event, dict):
+                _apply_event(shop, event, f"{delivery_id}:{entry_index}:{index}")
+
+
+def _apply_event(shop: Shop, event: dict[str, Any], fallback_key: str) -> None:
+    psid = (event.get("sender") or {}).get("id")
+    message = event.get("message") or {}
+    if not isinstance(psid, str) or not psid or message.get("is_echo"):
+        return
+    at = answers.event_time(event.get("timestamp"))
+    postback = event.get("postback") or {}
+    key = str(message.get("mid") or postback.get("mid") or fallback_key)
+
+    ref = (postback.get("referral") or event.get("referral") or {}).get("ref")
+    if isinstance(ref, str) and ref:
+        messenger_link.bind_by_ref(shop, psid, ref, key)
+    answers.note_inbound(shop, MESSENGER, psid, at)
+
+    if postback:
+        instruction = keywords.instruction_of_postback(postback.get("payload"))
+    elif message:
+        quick_reply = (message.get("quick_reply") or {}).get("payload")
+        instruction = keywords.instruction_of_postback(quick_reply)
+        instruction = instruction or keywords.instruction_in(message.get("text"))
+        if instruction is None:
+            answers.receive_message(shop, MESSENGER, psid, at)
+    else:
+        instruction = None
+    if instruction in (keywords.STOP, keywords.NO_THANKS):
+        answers.opt_out(shop, MESSENGER, psid, instruction)
+
+
+def _shop_of_page(page_id: str) -> Shop | None:
+    if not page_id:
+        return None
+    account = db.session.scalar(
+        select(ChannelAccount).where(
+            ChannelAccount.channel == MESSENGER,
+            ChannelAccount.messenger_page_id == page_id,
+            ChannelAccount.enabled.is_(True),
+        )
+    )
+    return db.session.get(Shop, account.shop_id) if account else None

@@ -1,0 +1,52 @@
+"""``GET /proxy/identify``: the logged-in customer behind a visitor token.
+
+The widget calls it (through ``/apps/revisit/identify``) when the page says
+a customer is logged in; the signed ``logged_in_customer_id`` then makes the
+visitor that customer, so the shopper's visitors on every device become one
+person and share their bindings (``engine.binding.person``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, request
+
+from engine.binding.person import link_customer, visitor_for
+from engine.db import db
+from engine.runtime import current
+from engine.shops.install import shop_by_domain
+from engine.tracking.errors import InvalidVisitorToken
+from engine.tracking.tokens import read_token
+from plugin.app_proxy import bp
+from plugin.errors import ApiError, error_response
+from plugin.shopify_request import as_shopify_request
+
+logger = logging.getLogger(__name__)
+
+
+@bp.get("/identify")
+def identify() -> Response:
+    runtime = current()
+    verified = runtime.shopify.verify_app_proxy_req(as_shopify_request())
+    if not verified.ok:
+        logger.warning("app_proxy.rejected", extra={"code": verified.log.code})
+        return error_response(
+            401, verified.log.code, "The app proxy request's signature is not valid."
+        )
+    shop = shop_by_domain(f"{verified.shop}.myshopify.com")
+    if shop is None or not shop.is_installed:
+        raise ApiError(404, "unknown_shop", "This shop has not installed Revisit.")
+    customer_id = verified.logged_in_customer_id
+    if not customer_id:
+        return jsonify(linked=False)
+
+    try:
+        public_id = read_token(
+            runtime.settings.secret_key, shop.id, request.args.get("visitor_token", "")
+        )
+    except InvalidVisitorToken as exc:
+        raise ApiError(401, "invalid_visitor_token", str(exc)) from None
+    link_customer(shop, visitor_for(shop, public_id), customer_id)
+    db.session.commit()
+    return jsonify(linked=True)
