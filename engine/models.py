@@ -1,7 +1,7 @@
 """Imports every model, so the metadata Alembic and tests see is complete."""
 
 from engine.binding.models import ChannelBinding
-from engine.channels.models import ChannelAccount, SandboxMessage
+from engine.channels.models import ChannelAccount, OpeningHours, SandboxMessage
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.onsite.models import OnsiteImpression, OnsiteMessage
 from engine.privacy.models import DataExport
@@ -14,6 +14,7 @@ from engine.reminders.models import (
     ReminderStep,
 )
 from engine.shops.models import Shop
+from engine.team.models import TeamMember, TeamSession
 from engine.tracking.models import StorefrontOrigin, VisitorEvent
 from engine.visitors.models import Visitor
 from engine.webhooks.models import WebhookDelivery
@@ -27,6 +28,7 @@ __all__ = [
     "LineItem",
     "OnsiteImpression",
     "OnsiteMessage",
+    "OpeningHours",
     "Order",
     "ReminderAttribution",
     "ReminderFlow",
@@ -37,6 +39,8 @@ __all__ = [
     "SandboxMessage",
     "Shop",
     "StorefrontOrigin",
+    "TeamMember",
+    "TeamSession",
     "Visitor",
     "VisitorEvent",
     "WebhookDelivery",

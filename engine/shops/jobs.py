@@ -29,6 +29,7 @@ def sync_shop_details(shop_id: int) -> None:
     shop.name = details.get("name")
     shop.email = details.get("email")
     shop.currency = details.get("currencyCode")
-    shop.timezone = details.get("ianaTimezone")
+    if shop.timezone_chosen_at is None:
+        shop.timezone = details.get("ianaTimezone")
     db.session.commit()
     logger.info("shops.details_synced", extra={"shop_id": shop_id})
