@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
+from engine.channels.links import encode_url, image_url_problem
 from engine.channels.messages import (
     Buttons,
     Card,
@@ -120,13 +121,23 @@ def _validate_image(part: dict[str, Any], field: str) -> dict[str, Any]:
         raise FlowValidationError(
             f"{field}.url", f"An image needs an https:// address; got {url!r}."
         )
+    _check_image_url(url, f"{field}.url")
     preview = part.get("preview_url")
     if preview is not None and not str(preview).startswith("https://"):
         raise FlowValidationError(
             f"{field}.preview_url",
             f"An image preview needs an https:// address; got {preview!r}.",
         )
+    if preview is not None:
+        _check_image_url(str(preview), f"{field}.preview_url")
     return {"type": "image", "url": url, "preview_url": preview}
+
+
+def _check_image_url(url: str, field: str) -> None:
+    """Both platforms' image rule (HTTPS, JPEG or PNG, length), at the field."""
+    problem = image_url_problem(encode_url(url))
+    if problem is not None:
+        raise FlowValidationError(field, problem)
 
 
 def _validate_buttons(part: dict[str, Any], field: str) -> dict[str, Any]:
