@@ -100,6 +100,7 @@ DAY_NAMES = (
 )
 CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 MAX_INTERVALS_PER_DAY = 3
+PLATFORM_NAMES = {"line": "LINE", "messenger": "Messenger"}
 DEFAULT_WEEKLY = [[["09:00", "18:00"]]] * 5 + [[], []]
 
 
@@ -328,13 +329,14 @@ def _recipient(channel: str, value: str | None) -> str | None:
 
 
 def _refused_as_field(channel: str, field: str, check: Callable[[], T]) -> T:
+    platform = PLATFORM_NAMES[channel]
     try:
         return check()
     except RetryableChannelError as error:
         raise InvalidChannelSettingError(
             channel,
             field,
-            f"{channel.title()} could not be asked whether this works"
+            f"{platform} could not be asked whether this works"
             f" ({error.reason}); nothing was saved, try again.",
             error.code,
         ) from None
@@ -342,7 +344,7 @@ def _refused_as_field(channel: str, field: str, check: Callable[[], T]) -> T:
         raise InvalidChannelSettingError(
             channel,
             field,
-            f"{channel.title()} refused these credentials: {error.reason}",
+            f"{platform} refused these credentials: {error.reason}",
             error.code,
         ) from None
 

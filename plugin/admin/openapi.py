@@ -23,7 +23,7 @@ from marshmallow import Schema, ValidationError
 
 from plugin.admin import bp
 from plugin.admin.access import api_viewer, require_owner
-from plugin.admin.schemas import ErrorSchema
+from plugin.admin.schemas import INT_MAX, ErrorSchema
 from plugin.errors import ApiError
 
 PREFIX = "/api/admin/v1"
@@ -99,6 +99,8 @@ def operation(
         @functools.wraps(view)
         def handle(**path: Any) -> Response:
             viewer = None if public else api_viewer()
+            if any(isinstance(v, int) and v > INT_MAX for v in path.values()):
+                raise ApiError(404, "not_found", "No such id in this shop.")
             if viewer is not None and method != "GET":
                 require_owner(viewer)
             loaded = {}
@@ -197,7 +199,7 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
         converter, arguments, name = match.groups()
         schema: dict[str, Any] = {"type": "string"}
         if converter == "int":
-            schema = {"type": "integer", "minimum": 0}
+            schema = {"type": "integer", "minimum": 0, "maximum": INT_MAX}
         elif converter == "any":
             schema = {
                 "type": "string",

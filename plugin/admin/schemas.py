@@ -9,7 +9,7 @@ schemas too, so an answer cannot stray from the document.
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields
-from marshmallow.validate import Length, OneOf
+from marshmallow.validate import Length, OneOf, Range
 
 from engine.binding.models import CHANNELS
 from engine.onsite.models import AUDIENCES, KINDS, URL_MATCHES, VISIT_MODES
@@ -20,6 +20,10 @@ from engine.team.models import ROLES
 UNITS = ("minutes", "hours", "days")
 STEP_CHANNELS = (*CHANNELS, ANY_CHANNEL)
 TEXT = Length(max=10_000)
+# The database's integer columns hold 32 bits; anything larger is refused
+# here rather than failing in the database.
+INT_MAX = 2**31 - 1
+WHOLE = Range(min=-INT_MAX, max=INT_MAX)
 SHORT = Length(max=2048)
 
 
@@ -55,13 +59,15 @@ class PartSchema(Strict):
 
 class StepSchema(Strict):
     enabled = fields.Boolean(load_default=True)
-    delay = fields.Integer(required=True, strict=True)
+    delay = fields.Integer(required=True, strict=True, validate=WHOLE)
     unit = fields.String(required=True, validate=OneOf(UNITS))
     channel = fields.String(load_default=ANY_CHANNEL, validate=OneOf(STEP_CHANNELS))
     message = fields.List(
         fields.Nested(PartSchema), required=True, validate=Length(max=20)
     )
-    latest_minutes = fields.Integer(allow_none=True, strict=True, load_default=None)
+    latest_minutes = fields.Integer(
+        allow_none=True, strict=True, load_default=None, validate=WHOLE
+    )
 
 
 class StepOutSchema(StepSchema):
@@ -76,11 +82,11 @@ class QuietHoursSchema(Strict):
 
 class FlowSettingsSchema(Strict):
     enabled = fields.Boolean()
-    abandonment_minutes = fields.Integer(strict=True)
+    abandonment_minutes = fields.Integer(strict=True, validate=WHOLE)
     quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
-    frequency_cap = fields.Integer(strict=True)
-    frequency_window_hours = fields.Integer(strict=True)
-    attribution_days = fields.Integer(strict=True)
+    frequency_cap = fields.Integer(strict=True, validate=WHOLE)
+    frequency_window_hours = fields.Integer(strict=True, validate=WHOLE)
+    attribution_days = fields.Integer(strict=True, validate=WHOLE)
     channel_order = fields.List(
         fields.String(validate=OneOf(CHANNELS)), validate=Length(max=5)
     )
@@ -101,7 +107,9 @@ class FlowSchema(FlowSettingsSchema):
 
 class PreviewRequestSchema(Strict):
     step = fields.Nested(StepSchema, required=True)
-    cart_id = fields.Integer(allow_none=True, strict=True, load_default=None)
+    cart_id = fields.Integer(
+        allow_none=True, strict=True, load_default=None, validate=WHOLE
+    )
 
 
 class RenderingSchema(Strict):
@@ -161,15 +169,15 @@ class OnsiteMessageInSchema(Strict):
     excluded_pages = fields.List(
         fields.String(validate=SHORT), validate=Length(max=100)
     )
-    delay_seconds = fields.Integer(strict=True)
+    delay_seconds = fields.Integer(strict=True, validate=WHOLE)
     exit_intent = fields.Boolean()
-    visit_number = fields.Integer(allow_none=True, strict=True)
+    visit_number = fields.Integer(allow_none=True, strict=True, validate=WHOLE)
     visit_mode = fields.String(validate=OneOf(VISIT_MODES))
     cart_over = fields.Decimal(allow_none=True, as_string=True, places=2)
     audience = fields.String(validate=OneOf(AUDIENCES))
     starts_at = fields.AwareDateTime(allow_none=True)
     ends_at = fields.AwareDateTime(allow_none=True)
-    cap_per_visitor = fields.Integer(allow_none=True, strict=True)
+    cap_per_visitor = fields.Integer(allow_none=True, strict=True, validate=WHOLE)
     active = fields.Boolean()
 
 
