@@ -22,7 +22,7 @@ from plugin.admin.api import (
     vars_of_member,
 )
 from plugin.admin.results import period_of, results_of
-from plugin.admin.screens import screen
+from plugin.admin.screens import CHANNEL_NAMES, screen
 from plugin.errors import ApiError
 
 
@@ -138,7 +138,7 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
             "Conversion per channel (orders per reminder sent)",
             [
                 (
-                    row["channel"].title(),
+                    CHANNEL_NAMES.get(row["channel"], row["channel"]),
                     row["conversion_rate"] or 0,
                     _percent(row["conversion_rate"]),
                 )
@@ -149,7 +149,7 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
             "Return on ad spend per step",
             [
                 (
-                    f"Step {row['position']} · {row['channel'].title()}",
+                    f"Step {row['position']} · {CHANNEL_NAMES.get(row['channel'], row['channel'])}",
                     row["roas"] or 0,
                     f"{row['roas']:.1f}×" if row["roas"] is not None else "no cost set",
                 )

@@ -28,6 +28,7 @@ from plugin.admin.access import (
 # Query parameters the store admin gives the app, kept on every panel link
 # inside it so the platform's patch-id-token page can issue a new token.
 EMBEDDED_PARAMS = ("shop", "host", "embedded")
+CHANNEL_NAMES = {"line": "LINE", "messenger": "Messenger", "any": "Any channel"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,10 @@ def page_response(body: Response | str, viewer: Viewer) -> Response:
         response.headers.update(getattr(g, "admin_response_headers", {}))
         base = current().settings.shopify_base_url
         if base:
-            # The sandbox admin frames the app from its own origin.
+            # The sandbox admin frames the app from its own origin, and
+            # serves its own App Bridge: nothing comes from the platform's CDN.
             response.headers["Content-Security-Policy"] = f"frame-ancestors {base};"
+            response.headers.pop("Link", None)
     else:
         response.headers["Content-Security-Policy"] = "frame-ancestors 'none';"
     return response
@@ -109,6 +112,7 @@ def _panel_context() -> dict[str, object]:
         "panel_screens": SCREENS,
         "panel_url": panel_url,
         "config_api_key": settings.shopify_api_key,
+        "channel_names": CHANNEL_NAMES,
         # The fake platform's stand-in for App Bridge, in tests and the demo.
         "config_sandbox_admin": settings.shopify_base_url,
     }
