@@ -138,7 +138,7 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
             "Conversion per channel (orders per reminder sent)",
             [
                 (
-                    CHANNEL_NAMES.get(row["channel"], row["channel"]),
+                    _channel(row["channel"]),
                     row["conversion_rate"] or 0,
                     _percent(row["conversion_rate"]),
                 )
@@ -149,7 +149,7 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
             "Return on ad spend per step",
             [
                 (
-                    f"Step {row['position']} · {CHANNEL_NAMES.get(row['channel'], row['channel'])}",
+                    f"Step {row['position']} · {_channel(row['channel'])}",
                     row["roas"] or 0,
                     f"{row['roas']:.1f}×" if row["roas"] is not None else "no cost set",
                 )
@@ -166,6 +166,10 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
             css="bar-b",
         ),
     }
+
+
+def _channel(name: str) -> str:
+    return CHANNEL_NAMES.get(name, name)
 
 
 def _percent(value: float | None) -> str:
