@@ -7,7 +7,7 @@ from engine.binding.models import (
     ChannelDelivery,
     ConsentRecord,
 )
-from engine.channels.models import ChannelAccount, SandboxMessage
+from engine.channels.models import ChannelAccount, OpeningHours, SandboxMessage
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.onsite.models import OnsiteImpression, OnsiteMessage
 from engine.privacy.models import DataExport
@@ -20,6 +20,7 @@ from engine.reminders.models import (
     ReminderStep,
 )
 from engine.shops.models import Shop
+from engine.team.models import TeamMember, TeamSession
 from engine.tracking.models import StorefrontOrigin, VisitorEvent
 from engine.visitors.models import Visitor
 from engine.webhooks.models import WebhookDelivery
@@ -37,6 +38,7 @@ __all__ = [
     "LineItem",
     "OnsiteImpression",
     "OnsiteMessage",
+    "OpeningHours",
     "Order",
     "ReminderAttribution",
     "ReminderFlow",
@@ -47,6 +49,8 @@ __all__ = [
     "SandboxMessage",
     "Shop",
     "StorefrontOrigin",
+    "TeamMember",
+    "TeamSession",
     "Visitor",
     "VisitorEvent",
     "WebhookDelivery",

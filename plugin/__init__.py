@@ -21,6 +21,7 @@ from engine import runtime
 from engine.db import db
 from engine.settings import Settings
 from plugin import errors, static_widget, widget_api
+from plugin.admin import bp as admin_bp
 from plugin.app_proxy import bp as app_proxy_bp
 from plugin.binding import bp as binding_bp
 from plugin.install import bp as install_bp
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     runtime.init_app(app, settings)
     errors.init_app(app)
     app.register_blueprint(install_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(widget_api.bp)

@@ -30,14 +30,17 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from engine.binding.popup import popup_of, update_popup
 from engine.channels.accounts import connect_line, connect_messenger
-from engine.db import db
+from engine.db import db, utcnow
+from engine.reminders.defaults import flow_for
 from engine.shops.install import shop_by_domain
 from engine.shops.tokens import forget_access_token
+from engine.team.accounts import add_member, member_by_email
 from plugin import create_app
 from plugin.sandbox.chat_platform import FakeChatPlatform
 from plugin.sandbox.embedded_redis import start_embedded_redis
 from plugin.sandbox.line_platform import FakeLinePlatform
 from plugin.sandbox.messenger_platform import FakeMessengerPlatform
+from plugin.sandbox.reminder_history import seed_reminder_history
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
 from plugin.sandbox.storefront import open_storefront
 
@@ -58,6 +61,9 @@ DEMO_VERIFY_TOKEN = "demo-messenger-verify-token"
 DEMO_PAGE_ID = "100000000000001"
 DEMO_PAGE_TOKEN = "demo-messenger-page-access-token"
 DEMO_PSID = "7000000000000001"
+# The demo's team owner, for the panel outside the store admin (demo only).
+DEMO_OWNER_EMAIL = "owner@revisit-demo.example"
+DEMO_OWNER_PASSWORD = "revisit-demo-owner"
 
 # The sample story: a shopper's cart became a checkout that was left unpaid.
 SEED_TOPICS = ("carts/create", "checkouts/create", "checkouts/update")
@@ -222,6 +228,7 @@ def _seed(
         logger.error("demo.install_failed", extra={"status": response.status_code})
         return
     _connect_chat_accounts(app, app_url, line, messenger)
+    _seed_panel(app)
     _open_storefront(app, platform, app_url)
 
     for topic in SEED_TOPICS:
@@ -260,6 +267,20 @@ def _connect_chat_accounts(
         logger.error("demo.messenger_webhook_refused")
 
 
+def _seed_panel(app: Flask) -> None:
+    """A team owner to sign in with, and two weeks of results, made once."""
+    with app.app_context():
+        shop = shop_by_domain(DEMO_SHOP)
+        if member_by_email(shop, DEMO_OWNER_EMAIL) is not None:
+            return
+        add_member(shop, DEMO_OWNER_EMAIL, "Demo Owner", "owner", DEMO_OWNER_PASSWORD)
+        shop.currency = shop.currency or "TWD"
+        shop.timezone = shop.timezone or "Asia/Taipei"
+        flow_for(shop).message_costs = {"line": "0.40", "messenger": "0"}
+        seed_reminder_history(shop, utcnow(), days=14)
+        db.session.commit()
+
+
 def _open_storefront(app: Flask, platform: FakeShopifyPlatform, app_url: str) -> None:
     """Switch on the app embed in the demo store's theme, with its widget key."""
     with app.app_context():
@@ -287,6 +308,9 @@ def _announce(
         "\nRevisit demo is running (Ctrl-C stops it).\n"
         f"  Open the store admin with Revisit:  {admin}\n"
         f"  Revisit itself:                     {app_url}\n"
+        f"  The admin panel on its own:         {app_url}/admin/login\n"
+        f"    (shop {DEMO_SHOP}, {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD})\n"
+        f"  The admin API's OpenAPI document:   {app_url}/api/admin/v1/openapi.json\n"
         f"  The demo store's storefront:        {platform.base_url}/store/"
         f"{DEMO_SHOP}/\n"
         f"  The fake store platform:            {platform.base_url}\n"

@@ -25,18 +25,37 @@ RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
-    """An error answered to the caller with a status, a code and a sentence."""
+    """An error answered to the caller with a status, a code and a sentence.
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    ``field`` is the path of the input at fault (``steps[1].delay``) when
+    there is one; JSON answers carry it beside ``detail``, so a form can
+    show the sentence at that field.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.field = field
+        self.headers = headers or {}
 
 
-def error_response(status: int, code: str, detail: str) -> Response:
+def error_response(
+    status: int, code: str, detail: str, field: str | None = None
+) -> Response:
     if _wants_json():
-        response = jsonify(detail=detail, code=code)
+        body = {"detail": detail, "code": code}
+        if field is not None:
+            body["field"] = field
+        response = jsonify(body)
     else:
         response = Response(
             render_template("error.html", status=status, detail=detail, code=code),
@@ -49,7 +68,9 @@ def error_response(status: int, code: str, detail: str) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.detail)
+        response = error_response(error.status, error.code, error.detail, error.field)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

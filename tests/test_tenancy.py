@@ -58,6 +58,39 @@ ROUTE_TENANCY = {
     " is refused (tests/binding/test_messenger_and_webhooks.py)",
     "/proxy/identify": "the shop comes from the platform's signed query"
     " (tests/binding/test_person_and_popup.py)",
+    **{
+        route: "tests/admin/test_tenancy.py: the session token's or the signed-in"
+        " member's shop only; another shop's ids are 404"
+        for route in (
+            "/admin",
+            "/admin/channels",
+            "/admin/flow",
+            "/admin/messages",
+            "/admin/results",
+            "/admin/team",
+            "/api/admin/v1/carts",
+            "/api/admin/v1/channels",
+            "/api/admin/v1/channels/<any(line, messenger):channel>",
+            "/api/admin/v1/channels/line",
+            "/api/admin/v1/channels/messenger",
+            "/api/admin/v1/channels/schedule",
+            "/api/admin/v1/flow",
+            "/api/admin/v1/flow/preview",
+            "/api/admin/v1/flow/test",
+            "/api/admin/v1/messages",
+            "/api/admin/v1/messages/<int:message_id>",
+            "/api/admin/v1/results",
+            "/api/admin/v1/results.csv",
+            "/api/admin/v1/team",
+            "/api/admin/v1/team/<int:member_id>",
+        )
+    },
+    "/admin/login": "tests/admin/test_access.py: signs in to the shop named in"
+    " the form only, with that shop's member's password",
+    "/admin/logout": "ends only the session of its own cookie",
+    "/admin/static/<path:filename>": "the panel's static files, the same for"
+    " every shop",
+    "/api/admin/v1/openapi.json": "the API's document, the same for every shop",
 }
 # Routes registered only when REVISIT_DEMO=1, so absent from the app above;
 # tests/channels/test_sandbox_outbox.py checks a demo app adds exactly these.

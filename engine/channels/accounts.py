@@ -1,14 +1,39 @@
-"""Connecting a shop's LINE Official Account or Facebook Page (one row per channel)."""
+"""Connecting a shop's LINE Official Account or Facebook Page, and its opening hours.
+
+``connect_line`` / ``connect_messenger`` store credentials as given (the demo
+and tests use them). The panel goes through ``save_line_settings`` /
+``save_messenger_settings``, which check the format of every field and then
+ask the platform whether the token works before anything is stored, and
+``save_schedule`` for the opening hours and time zone.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.channels.models import ChannelAccount
+from sqlalchemy import select
+
+from engine.channels.errors import (
+    ChannelError,
+    InvalidChannelSettingError,
+    RetryableChannelError,
+)
+from engine.channels.line.client import verify_access_token
+from engine.channels.messenger.client import page_of_token
+from engine.channels.models import CHANNEL_NAMES, ChannelAccount, OpeningHours
 from engine.channels.registry import account_of
-from engine.db import db
+from engine.db import db, utcnow
+from engine.runtime import current
 from engine.shops.models import Shop
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +89,344 @@ def _account(shop: Shop, channel: str) -> ChannelAccount:
         account = ChannelAccount(shop_id=shop.id, channel=channel)
         db.session.add(account)
     return account
+
+
+# --- what the merchant edits in the panel -------------------------------------
+
+LINE_CHANNEL_ID = re.compile(r"\d{10}")
+LINE_CHANNEL_SECRET = re.compile(r"[0-9a-f]{32}")
+# Channel access tokens and Page tokens are opaque; these are the characters
+# both platforms issue them in.
+ACCESS_TOKEN = re.compile(r"[A-Za-z0-9+/=._\-]{20,1024}")
+PAGE_ID = re.compile(r"\d{1,32}")
+RECIPIENT_ID = {
+    "line": re.compile(r"U[0-9a-f]{32}"),
+    "messenger": re.compile(r"\d{1,32}"),
+}
+DAY_NAMES = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+MAX_INTERVALS_PER_DAY = 3
+PLATFORM_NAMES = {"line": "LINE", "messenger": "Messenger"}
+DEFAULT_WEEKLY = [[["09:00", "18:00"]]] * 5 + [[], []]
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What the panel shows of one channel: never a secret, only whether one is set."""
+
+    channel: str
+    connected: bool
+    account_id: str | None
+    secret_set: bool
+    token_set: bool
+    test_recipient_id: str | None
+    quota_paused_until: datetime | None
+
+
+def channel_settings(shop: Shop) -> list[ChannelSettings]:
+    """Both channels of the shop, connected or not, LINE first."""
+    settings = []
+    for channel in CHANNEL_NAMES:
+        account = account_of(shop.id, channel)
+        line = channel == "line"
+        settings.append(
+            ChannelSettings(
+                channel=channel,
+                connected=bool(account and account.enabled),
+                account_id=(
+                    (account.line_channel_id if line else account.messenger_page_id)
+                    if account
+                    else None
+                ),
+                secret_set=bool(account and account.line_channel_secret)
+                if line
+                else False,
+                token_set=bool(
+                    account
+                    and (
+                        account.line_channel_access_token
+                        if line
+                        else account.messenger_page_access_token
+                    )
+                ),
+                test_recipient_id=account.test_recipient_id if account else None,
+                quota_paused_until=(
+                    account.quota_exhausted_until
+                    if account is not None and account.quota_paused()
+                    else None
+                ),
+            )
+        )
+    return settings
+
+
+def save_line_settings(
+    shop: Shop,
+    channel_id: str,
+    channel_secret: str | None,
+    channel_access_token: str | None,
+    test_recipient_id: str | None,
+) -> ChannelAccount:
+    """Check and store the LINE channel; a secret left empty keeps the stored one.
+
+    The access token is tried against LINE before anything is stored. The
+    caller commits.
+
+    Raises:
+        InvalidChannelSettingError: naming the field at fault.
+    """
+    stored = account_of(shop.id, "line")
+    channel_id = _checked(
+        "line",
+        "channel_id",
+        channel_id,
+        LINE_CHANNEL_ID,
+        "LINE channel ids are 10 digits",
+    )
+    secret = _kept_or_checked(
+        "line",
+        "channel_secret",
+        channel_secret,
+        stored.line_channel_secret if stored else None,
+        LINE_CHANNEL_SECRET,
+        "LINE channel secrets are 32 hexadecimal characters",
+    )
+    token = _kept_or_checked(
+        "line",
+        "channel_access_token",
+        channel_access_token,
+        stored.line_channel_access_token if stored else None,
+        ACCESS_TOKEN,
+        "a channel access token is 20 or more letters and digits",
+    )
+    recipient = _recipient("line", test_recipient_id)
+    _refused_as_field(
+        "line",
+        "channel_access_token",
+        lambda: verify_access_token(current().settings.line_api_base_url, token),
+    )
+
+    # The binding settings (LINE Login, basic id) are not edited here: kept.
+    account = connect_line(
+        shop,
+        channel_id,
+        secret,
+        token,
+        login_channel_id=stored.line_login_channel_id if stored else None,
+        login_channel_secret=stored.line_login_channel_secret if stored else None,
+        basic_id=stored.line_basic_id if stored else None,
+    )
+    account.test_recipient_id = recipient
+    return account
+
+
+def save_messenger_settings(
+    shop: Shop,
+    page_id: str,
+    page_access_token: str | None,
+    test_recipient_id: str | None,
+) -> ChannelAccount:
+    """Check and store the Facebook Page; a token left empty keeps the stored one.
+
+    The token is tried against the Graph API, and must belong to ``page_id``.
+    The caller commits.
+
+    Raises:
+        InvalidChannelSettingError: naming the field at fault.
+    """
+    stored = account_of(shop.id, "messenger")
+    page_id = _checked(
+        "messenger", "page_id", page_id, PAGE_ID, "Facebook Page ids are digits"
+    )
+    token = _kept_or_checked(
+        "messenger",
+        "page_access_token",
+        page_access_token,
+        stored.messenger_page_access_token if stored else None,
+        ACCESS_TOKEN,
+        "a Page access token is 20 or more letters and digits",
+    )
+    recipient = _recipient("messenger", test_recipient_id)
+    runtime = current()
+    owner = _refused_as_field(
+        "messenger",
+        "page_access_token",
+        lambda: page_of_token(
+            runtime.settings.messenger_graph_base_url, runtime.http, token
+        ),
+    )
+    if owner != page_id:
+        raise InvalidChannelSettingError(
+            "messenger",
+            "page_access_token",
+            f"This token belongs to Page {owner}, not to Page {page_id}.",
+        )
+
+    account = connect_messenger(shop, page_id, token)
+    account.test_recipient_id = recipient
+    return account
+
+
+def disconnect(shop: Shop, channel: str) -> None:
+    """Stop using a channel (its secrets stay, for reconnecting); the caller commits."""
+    account = account_of(shop.id, channel)
+    if account is not None:
+        account.enabled = False
+        logger.info(
+            "channels.disconnected", extra={"shop_id": shop.id, "channel": channel}
+        )
+
+
+def opening_hours(shop: Shop) -> list[list[list[str]]]:
+    """The shop's weekly opening hours, Monday first (the default until set)."""
+    row = db.session.scalar(select(OpeningHours).where(OpeningHours.shop_id == shop.id))
+    return row.weekly if row is not None else [list(day) for day in DEFAULT_WEEKLY]
+
+
+def save_schedule(shop: Shop, timezone: str | None, weekly: object) -> None:
+    """Check and store the opening hours and the shop's time zone; the caller commits.
+
+    A time zone the merchant chooses also sets when quiet hours fall, and is
+    no longer replaced by the store platform's.
+
+    Raises:
+        InvalidChannelSettingError: naming the field at fault.
+    """
+    days = _weekly(weekly)
+    zone = _timezone(timezone)
+
+    row = db.session.scalar(select(OpeningHours).where(OpeningHours.shop_id == shop.id))
+    if row is None:
+        row = OpeningHours(shop_id=shop.id, weekly=days)
+        db.session.add(row)
+    row.weekly = days
+    if zone is not None and zone != shop.timezone:
+        shop.timezone = zone
+        shop.timezone_chosen_at = utcnow()
+    db.session.flush()
+
+
+def _checked(
+    channel: str, field: str, value: object, pattern: re.Pattern, rule: str
+) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not pattern.fullmatch(text):
+        raise InvalidChannelSettingError(
+            channel, field, f"{rule}; got {_shown(value)}."
+        )
+    return text
+
+
+def _kept_or_checked(
+    channel: str,
+    field: str,
+    value: str | None,
+    stored: str | None,
+    pattern: re.Pattern,
+    rule: str,
+) -> str:
+    if value in (None, "") and stored:
+        return stored
+    if value in (None, ""):
+        raise InvalidChannelSettingError(channel, field, f"This is required: {rule}.")
+    return _checked(channel, field, value, pattern, rule)
+
+
+def _recipient(channel: str, value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    rule = (
+        "a LINE user id is U and 32 hexadecimal characters"
+        if channel == "line"
+        else "a page-scoped id (PSID) is digits"
+    )
+    return _checked(channel, "test_recipient_id", value, RECIPIENT_ID[channel], rule)
+
+
+def _refused_as_field(channel: str, field: str, check: Callable[[], T]) -> T:
+    platform = PLATFORM_NAMES[channel]
+    try:
+        return check()
+    except RetryableChannelError as error:
+        raise InvalidChannelSettingError(
+            channel,
+            field,
+            f"{platform} could not be asked whether this works"
+            f" ({error.reason}); nothing was saved, try again.",
+            error.code,
+        ) from None
+    except ChannelError as error:
+        raise InvalidChannelSettingError(
+            channel,
+            field,
+            f"{platform} refused these credentials: {error.reason}",
+            error.code,
+        ) from None
+
+
+def _weekly(value: object) -> list[list[list[str]]]:
+    if not isinstance(value, list) or len(value) != len(DAY_NAMES):
+        raise InvalidChannelSettingError(
+            "schedule", "opening_hours", "Give the hours of all seven days."
+        )
+    return [_day(day, name) for day, name in zip(value, DAY_NAMES, strict=True)]
+
+
+def _day(intervals: object, name: str) -> list[list[str]]:
+    field = f"opening_hours.{name}"
+    if not isinstance(intervals, list) or len(intervals) > MAX_INTERVALS_PER_DAY:
+        raise InvalidChannelSettingError(
+            "schedule", field, f"A day has at most {MAX_INTERVALS_PER_DAY} intervals."
+        )
+    cleaned: list[list[str]] = []
+    for interval in intervals:
+        if (
+            not isinstance(interval, list | tuple)
+            or len(interval) != 2
+            or not all(isinstance(t, str) and CLOCK.fullmatch(t) for t in interval)
+        ):
+            raise InvalidChannelSettingError(
+                "schedule", field, f"Use times like 09:00 to 18:00; got {interval!r}."
+            )
+        opens, closes = interval
+        if closes <= opens:
+            raise InvalidChannelSettingError(
+                "schedule",
+                field,
+                f"{name.title()} closes ({closes}) before it opens ({opens}).",
+            )
+        if cleaned and opens < cleaned[-1][1]:
+            raise InvalidChannelSettingError(
+                "schedule",
+                field,
+                f"{name.title()}'s intervals overlap or are out of order.",
+            )
+        cleaned.append([opens, closes])
+    return cleaned
+
+
+def _timezone(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidChannelSettingError(
+            "schedule", "timezone", f"{value!r} is not a time zone such as Asia/Taipei."
+        ) from None
+    return str(value)
+
+
+def _shown(value: object) -> str:
+    """A refused value as the message shows it: never a whole secret."""
+    if isinstance(value, str) and len(value) > 12:
+        return f"{len(value)} characters"
+    return repr(value)

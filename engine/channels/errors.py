@@ -105,6 +105,20 @@ class MessageTooLargeError(InvalidMessageError):
     default_code = "message_too_large"
 
 
+class InvalidChannelSettingError(ChannelError):
+    """A channel setting refused before saving; ``field`` names it.
+
+    Raised for a malformed id or secret, and for credentials the platform
+    itself refused when asked (``code`` is then the platform's).
+    """
+
+    def __init__(
+        self, channel: str, field: str, reason: str, code: str | None = None
+    ) -> None:
+        super().__init__(channel, reason, code or "invalid_channel_setting")
+        self.field = field
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
 

@@ -45,6 +45,9 @@ class ChannelAccount(db.Model):
     messenger_page_access_token: Mapped[str | None] = mapped_column(EncryptedText(1024))
 
     quota_exhausted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The merchant's own LINE userId or PSID on this channel: where "send a
+    # test to me" goes. Without one, tests land in the sandbox outbox.
+    test_recipient_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -76,3 +79,23 @@ class SandboxMessage(db.Model):
     retry_key: Mapped[str] = mapped_column(String(64))
     payload: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OpeningHours(db.Model):
+    """When the shop answers chats, in its time zone (one row per shop).
+
+    ``weekly`` holds seven lists, Monday first, of ``["09:00", "18:00"]``
+    intervals; an empty list is a closed day.
+    """
+
+    __tablename__ = "opening_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), unique=True
+    )
+    weekly: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )

@@ -26,6 +26,7 @@ from engine.tracking.events import (
     MESSAGE_VIEW,
     TrackedEvent,
 )
+from engine.tracking.models import VisitorEvent
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,54 @@ def _add_tallies(tallies: list[_Tally]) -> None:
             for tally in tallies
         ],
     )
+
+
+@dataclass(frozen=True)
+class PeriodMessageStats:
+    """What visitors did with one message within a period."""
+
+    message_id: int
+    name: str
+    views: int
+    clicks: int
+    dismissals: int
+
+
+def period_message_stats(
+    shop: Shop, since: datetime, until: datetime
+) -> list[PeriodMessageStats]:
+    """Views, clicks and dismissals per message of the shop within a period.
+
+    Counted from the raw events, so a period older than the tracking
+    retention shows nothing; the lifetime counts stay in ``message_stats``.
+    """
+    counts = db.session.execute(
+        select(VisitorEvent.message_id, VisitorEvent.type, func.count())
+        .where(
+            VisitorEvent.shop_id == shop.id,
+            VisitorEvent.type.in_(MESSAGE_TYPES),
+            VisitorEvent.message_id.is_not(None),
+            VisitorEvent.occurred_at >= since,
+            VisitorEvent.occurred_at < until,
+        )
+        .group_by(VisitorEvent.message_id, VisitorEvent.type)
+    )
+    tallies: dict[int, dict[str, int]] = {}
+    for message_id, kind, count in counts:
+        tallies.setdefault(message_id, {})[kind] = int(count)
+
+    messages = db.session.execute(
+        select(OnsiteMessage.id, OnsiteMessage.name)
+        .where(OnsiteMessage.shop_id == shop.id)
+        .order_by(OnsiteMessage.id)
+    )
+    return [
+        PeriodMessageStats(
+            message_id=message_id,
+            name=name,
+            views=tallies.get(message_id, {}).get(MESSAGE_VIEW, 0),
+            clicks=tallies.get(message_id, {}).get(MESSAGE_CLICK, 0),
+            dismissals=tallies.get(message_id, {}).get(MESSAGE_DISMISS, 0),
+        )
+        for message_id, name in messages
+    ]

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
+from engine.channels.links import encode_url, image_url_problem
 from engine.channels.messages import (
     TEXT_LIMITS,
     Buttons,
@@ -89,7 +90,7 @@ def validate_message(
     either. Raises:
         FlowValidationError: naming the part and value at fault.
     """
-    limit = TEXT_LIMITS.get(channel or "", ANY_CHANNEL_TEXT_LIMIT)
+    limit = TextLimit.for_channel(channel)
     if not isinstance(message, list) or not message:
         raise FlowValidationError(field, "A step's message needs at least one part.")
     if len(message) > MAX_PARTS:
@@ -106,7 +107,28 @@ def validate_message(
     return cleaned
 
 
-def _validate_part(part: object, field: str, text_limit: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TextLimit:
+    """How long a step's text parts may be, and whose limit that is."""
+
+    characters: int
+    owner: str
+
+    @classmethod
+    def for_channel(cls, channel: str | None) -> TextLimit:
+        if channel in TEXT_LIMITS:
+            return cls(TEXT_LIMITS[channel], PLATFORM_NAMES[channel])
+        smallest = min(TEXT_LIMITS, key=TEXT_LIMITS.__getitem__)
+        return cls(
+            ANY_CHANNEL_TEXT_LIMIT,
+            f"{PLATFORM_NAMES[smallest]}, where this any-channel step may go,",
+        )
+
+
+PLATFORM_NAMES = {"line": "LINE", "messenger": "Messenger"}
+
+
+def _validate_part(part: object, field: str, text_limit: TextLimit) -> dict[str, Any]:
     if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
         kind = part.get("type") if isinstance(part, dict) else part
         raise FlowValidationError(
@@ -139,17 +161,27 @@ def _validate_image(part: dict[str, Any], field: str) -> dict[str, Any]:
         raise FlowValidationError(
             f"{field}.url", f"An image needs an https:// address; got {url!r}."
         )
+    _check_image_url(url, f"{field}.url")
     preview = part.get("preview_url")
     if preview is not None and not str(preview).startswith("https://"):
         raise FlowValidationError(
             f"{field}.preview_url",
             f"An image preview needs an https:// address; got {preview!r}.",
         )
+    if preview is not None:
+        _check_image_url(str(preview), f"{field}.preview_url")
     return {"type": "image", "url": url, "preview_url": preview}
 
 
+def _check_image_url(url: str, field: str) -> None:
+    """Both platforms' image rule (HTTPS, JPEG or PNG, length), at the field."""
+    problem = image_url_problem(encode_url(url))
+    if problem is not None:
+        raise FlowValidationError(field, problem)
+
+
 def _validate_buttons(
-    part: dict[str, Any], field: str, text_limit: int
+    part: dict[str, Any], field: str, text_limit: TextLimit
 ) -> dict[str, Any]:
     options = part.get("options")
     if not isinstance(options, list) or not 1 <= len(options) <= MAX_OPTIONS:
@@ -192,12 +224,18 @@ def _validate_option(option: object, field: str) -> dict[str, Any]:
     return {"label": label, "url": url, "postback": postback}
 
 
-def _checked_text(value: object, field: str, limit: int) -> str:
+def _checked_text(value: object, field: str, limit: int | TextLimit) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FlowValidationError(field, f"Text is required here; got {value!r}.")
     # Counted as the platforms count: an emoji is two.
     length = measure(value, Unit.UTF16)
-    if length > limit:
+    if isinstance(limit, TextLimit) and length > limit.characters:
+        raise FlowValidationError(
+            field,
+            f"Text of {length} characters is too long: {limit.owner} takes at"
+            f" most {limit.characters}.",
+        )
+    if isinstance(limit, int) and length > limit:
         raise FlowValidationError(
             field, f"Text of {length} characters is over the limit of {limit}."
         )

@@ -15,6 +15,9 @@ Where the issue leaves it open, these hold:
   assumed to have written to the shop's page): the abandonment wait plus the
   delays up to that step must stay under 24 hours. Steps on "any" channel are
   not refused; past the window they go to LINE or are skipped.
+- Every enabled step must render on each channel it may go to (both for
+  "any"), checked with a sample cart: a text over Messenger's 2,000
+  characters, say, is refused when saved rather than failing at send time.
 - Pausing stops every pending step of the shop at once; resuming does not
   bring those back, new cart activity starts new sequences.
 """
@@ -33,6 +36,7 @@ from engine.reminders.content import validate_message
 from engine.reminders.defaults import flow_for, new_step
 from engine.reminders.errors import FlowValidationError
 from engine.reminders.models import ANY_CHANNEL, ReminderFlow, ReminderStep
+from engine.reminders.preview import check_renders, sample_view
 from engine.reminders.sequences import replan_pending, stop_runs_of_shop
 from engine.shops.models import Shop
 
@@ -76,6 +80,8 @@ def update_flow(shop: Shop, changes: dict[str, Any]) -> ReminderFlow:
 
     wait = settings.get("abandonment_minutes", flow.abandonment_minutes)
     _check_messenger_window(wait, steps or [_as_spec(step) for step in flow.steps])
+    if steps is not None:
+        check_renders([s for s in steps if s["enabled"]], sample_view(shop))
 
     for name, value in settings.items():
         setattr(flow, name, value)
@@ -183,6 +189,12 @@ def _delay_minutes(spec: dict[str, Any], field: str) -> int:
                 f"Unknown delay unit {unit!r}; use minutes, hours or days.",
             )
         amount = _int_in_range(spec["delay"], f"{field}.delay", 1, MAX_DELAY_MINUTES)
+        if amount * factors[unit] > MAX_DELAY_MINUTES:
+            raise FlowValidationError(
+                f"{field}.delay",
+                f"{amount} {unit} is longer than the longest delay,"
+                f" {MAX_DELAY_MINUTES // (24 * 60)} days.",
+            )
         spec = {"delay_minutes": amount * factors[unit]}
     return _int_in_range(
         spec.get("delay_minutes"), f"{field}.delay_minutes", 1, MAX_DELAY_MINUTES

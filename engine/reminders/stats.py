@@ -5,21 +5,32 @@ clicked (at least once), orders credited to them and their revenue, the
 conversion rate (orders per reminder sent) and the return on ad spend:
 revenue over what the sent messages cost at the merchant's cost per message
 (``None`` while that cost is zero). Counted over sends made in the period
-and orders placed in it.
+and orders placed in it. Also: the same day by day for charts, failed
+reminders grouped by the platform's reason, and open notices.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
 from engine.db import db
 from engine.reminders.defaults import flow_for
-from engine.reminders.models import FAILED, SENT, ReminderAttribution, ReminderSend
+from engine.reminders.models import (
+    FAILED,
+    SENT,
+    ReminderAttribution,
+    ReminderNotice,
+    ReminderSend,
+)
 from engine.shops.models import Shop
+
+# The longest period the day-by-day figures cover.
+MAX_PERIOD_DAYS = 366
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -121,3 +132,142 @@ def _order_totals(
         (position, channel): (int(count), Decimal(revenue))
         for position, channel, count, revenue in db.session.execute(query)
     }
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One day of the period, in the shop's time zone."""
+
+    day: date
+    sent: int
+    clicked: int
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    """Failed reminders of one kind: how many, and the platform's latest words."""
+
+    channel: str | None
+    reason: str | None
+    error_code: str | None
+    count: int
+    latest_detail: str | None
+    latest_at: datetime | None
+
+
+def daily_figures(
+    shop: Shop, since: datetime, until: datetime, zone: tzinfo
+) -> list[DayFigures]:
+    """Reminders sent and clicked, orders and revenue per day, every day listed.
+
+    Sends are grouped by the local day they went out, orders by the local
+    day they were placed. The rows of the period are read and grouped here,
+    since the database's date functions differ between backends; a period
+    is at most ``MAX_PERIOD_DAYS`` long.
+    """
+    days: dict[date, list] = {}
+    first, last = since.astimezone(zone).date(), (until - _TICK).astimezone(zone).date()
+    day = first
+    while day <= last:
+        days[day] = [0, 0, 0, Decimal(0)]
+        day += timedelta(days=1)
+
+    sends = db.session.execute(
+        select(ReminderSend.sent_at, ReminderSend.clicks).where(
+            ReminderSend.shop_id == shop.id,
+            ReminderSend.status == SENT,
+            ReminderSend.sent_at >= since,
+            ReminderSend.sent_at < until,
+        )
+    )
+    for sent_at, clicks in sends:
+        figures = days.get(sent_at.astimezone(zone).date())
+        if figures is not None:
+            figures[0] += 1
+            figures[1] += 1 if clicks else 0
+
+    orders = db.session.execute(
+        select(ReminderAttribution.placed_at, ReminderAttribution.revenue).where(
+            ReminderAttribution.shop_id == shop.id,
+            ReminderAttribution.placed_at >= since,
+            ReminderAttribution.placed_at < until,
+        )
+    )
+    for placed_at, revenue in orders:
+        figures = days.get(placed_at.astimezone(zone).date())
+        if figures is not None:
+            figures[2] += 1
+            figures[3] += Decimal(revenue or 0)
+
+    return [DayFigures(day, *figures) for day, figures in days.items()]
+
+
+def failure_reasons(
+    shop: Shop, since: datetime | None = None, until: datetime | None = None
+) -> list[FailureReason]:
+    """Failed reminders grouped by channel, reason and platform code, most first."""
+    query = (
+        select(
+            ReminderSend.channel,
+            ReminderSend.reason,
+            ReminderSend.error_code,
+            func.count(),
+            func.max(ReminderSend.ended_at),
+        )
+        .where(ReminderSend.shop_id == shop.id, ReminderSend.status == FAILED)
+        .group_by(ReminderSend.channel, ReminderSend.reason, ReminderSend.error_code)
+        .order_by(func.count().desc())
+    )
+    if since is not None:
+        query = query.where(ReminderSend.ended_at >= since)
+    if until is not None:
+        query = query.where(ReminderSend.ended_at < until)
+    rows = db.session.execute(query).all()
+    return [
+        FailureReason(
+            channel=channel,
+            reason=reason,
+            error_code=code,
+            count=int(count),
+            latest_detail=_latest_detail(shop, channel, reason, code),
+            latest_at=latest,
+        )
+        for channel, reason, code, count, latest in rows
+    ]
+
+
+def open_notices(shop: Shop) -> list[ReminderNotice]:
+    """What the merchant must know now (e.g. LINE's quota spent), newest first."""
+    return list(
+        db.session.scalars(
+            select(ReminderNotice)
+            .where(
+                ReminderNotice.shop_id == shop.id,
+                ReminderNotice.resolved_at.is_(None),
+            )
+            .order_by(ReminderNotice.created_at.desc(), ReminderNotice.id.desc())
+        )
+    )
+
+
+def _latest_detail(
+    shop: Shop, channel: str | None, reason: str | None, code: str | None
+) -> str | None:
+    return db.session.scalar(
+        select(ReminderSend.error_detail)
+        .where(
+            ReminderSend.shop_id == shop.id,
+            ReminderSend.status == FAILED,
+            _same(ReminderSend.channel, channel),
+            _same(ReminderSend.reason, reason),
+            _same(ReminderSend.error_code, code),
+        )
+        .order_by(ReminderSend.ended_at.desc().nulls_last(), ReminderSend.id.desc())
+        .limit(1)
+    )
+
+
+def _same(column, value):  # noqa: ANN001, ANN202
+    return column.is_(None) if value is None else column == value

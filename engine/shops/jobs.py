@@ -37,7 +37,8 @@ def sync_shop_details(shop_id: int) -> None:
     shop.name = details.get("name")
     shop.email = details.get("email")
     shop.currency = details.get("currencyCode")
-    shop.timezone = details.get("ianaTimezone")
+    if shop.timezone_chosen_at is None:
+        shop.timezone = details.get("ianaTimezone")
     # The myshopify.com origin is always allowed; only another domain is kept.
     if details.get("url") and urlsplit(details["url"]).hostname != shop.shop_domain:
         add_storefront_origin(shop, details["url"])

@@ -29,6 +29,9 @@ class Shop(Timestamps, db.Model):
     email: Mapped[str | None] = mapped_column(String(255))
     currency: Mapped[str | None] = mapped_column(String(3))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Set when the merchant chose the time zone in the panel: the platform's
+    # own zone no longer overwrites it.
+    timezone_chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Public: the storefront widget sends it; it identifies, it does not authorize.
     widget_key: Mapped[str] = mapped_column(
         String(64), unique=True, default=new_widget_key

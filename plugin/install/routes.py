@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, make_response, redirect, render_template, request, url_for
+from flask import Response, g, redirect, request, url_for
 
-from engine.binding.funnel import funnel_of
 from engine.db import db
 from engine.runtime import current
 from engine.shopify.errors import AccessRevokedError, OAuthError
@@ -26,15 +25,18 @@ from engine.shopify.oauth import (
 )
 from engine.shops.install import record_install, shop_by_domain
 from engine.shops.models import Shop
-from engine.shops.overview import shop_overview
 from engine.shops.tokens import TokenGrant, access_token_for
+from plugin.admin.access import admin_viewer, token_shop_domain
+from plugin.admin.pages import render_home
+from plugin.admin.screens import page_response
 from plugin.errors import ApiError
 from plugin.install import bp
 from plugin.shopify_request import as_flask_response, as_shopify_request
 
 logger = logging.getLogger(__name__)
 
-PATCH_ID_TOKEN_PATH = "/auth/patch-id-token"
+from plugin.admin.access import PATCH_ID_TOKEN_PATH  # noqa: E402
+
 STATE_COOKIE = "revisit_oauth_state"
 
 
@@ -47,27 +49,17 @@ def app_home() -> Response:
     if not verified.ok:
         return as_flask_response(verified)
 
+    claims = verified.id_token.claims
+    token_shop_domain(claims)
     shop = _installed_shop(verified)
     if not isinstance(shop, Shop):
         return shop
 
-    response = make_response(
-        render_template(
-            "app_home.html",
-            shop=shop,
-            overview=shop_overview(shop),
-            funnel=funnel_of(shop),
-            settings=runtime.settings,
-        )
-    )
-    response.headers.update(verified.response.headers)
-    if runtime.settings.shopify_base_url:
-        # The sandbox admin frames the app from its own origin, not the
-        # platform's, so the frame-ancestors shopifyapp sets must name it.
-        response.headers["Content-Security-Policy"] = (
-            f"frame-ancestors {runtime.settings.shopify_base_url};"
-        )
-    return response
+    # The app home is the panel's first page inside the store admin.
+    viewer = admin_viewer(shop, claims)
+    g.viewer = viewer
+    g.admin_response_headers = dict(verified.response.headers)
+    return page_response(render_home(viewer), viewer)
 
 
 @bp.get(PATCH_ID_TOKEN_PATH)

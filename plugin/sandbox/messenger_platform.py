@@ -233,6 +233,19 @@ class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
             "/<version>/<page_ref>/messages", "send", self._send_route, methods=["POST"]
         )
         self._add_thread_routes(app)
+        app.add_url_rule("/<version>/me", "me", self._me_route)
+
+    def _me_route(self, version: str) -> Response:
+        """``GET /me`` with a Page token: the Page it belongs to, as Graph answers."""
+        token = request.args.get("access_token") or _bearer()
+        with self._lock:
+            page = self._page_by_token(token)
+        if page is None:
+            error = GraphError(
+                400, 190, "Invalid OAuth access token - Cannot parse access token"
+            )
+            return jsonify(error.body()), 400
+        return jsonify({"id": page.page_id, "name": f"Page {page.page_id}"})
 
     def _send_route(self, version: str, page_ref: str) -> Response:
         if self.latency:

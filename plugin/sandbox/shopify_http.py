@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Flask,
@@ -106,6 +106,12 @@ def build_wsgi_app(platform: FakeShopifyPlatform) -> Flask:
         "/<shop_domain>/admin/apps/<api_key>",
         view_func=_recorded("admin", _app_in_admin),
     )
+    app.add_url_rule(
+        "/<shop_domain>/admin/apps/<api_key>/id-token",
+        view_func=_fresh_id_token,
+        methods=["POST"],
+    )
+    app.add_url_rule("/sandbox/app-bridge.js", view_func=_app_bridge_script)
     # The shops' storefronts (demo theme, Ajax Cart API) live on the same host.
     app.register_blueprint(storefront_bp)
     return app
@@ -219,8 +225,64 @@ def _app_in_admin(
         f"<header style='font:14px system-ui;padding:.5rem 1rem;background:#1a1a1a;"
         f"color:#fff'>{escape(shop.name)} · admin (sandbox)</header>"
         f'<iframe title="Revisit" src="{escape(src)}" '
-        f'style="border:0;width:100%;height:calc(100vh - 3rem)"></iframe>',
+        f'style="border:0;width:100%;height:calc(100vh - 3rem)"></iframe>'
+        + _ADMIN_TOKEN_SCRIPT.replace(
+            "__TOKEN_URL__", f"/{shop_domain}/admin/apps/{api_key}/id-token"
+        ).replace("__APP_ORIGIN__", _origin(platform.app_url)),
     )
+
+
+# The admin's side of App Bridge's idToken(): the framed app asks by
+# postMessage, the admin answers with a fresh one-minute session token.
+_ADMIN_TOKEN_SCRIPT = """<script>
+addEventListener("message", async (event) => {
+  const frame = document.querySelector("iframe");
+  if (event.source !== frame.contentWindow || event.origin !== "__APP_ORIGIN__") return;
+  if (!event.data || event.data.type !== "sandbox-app-bridge:id-token") return;
+  const answer = await fetch("__TOKEN_URL__", {method: "POST"});
+  const {id_token} = await answer.json();
+  event.source.postMessage(
+    {type: "sandbox-app-bridge:id-token", id: event.data.id, token: id_token},
+    event.origin);
+});
+</script>"""
+
+# The app's side: a stand-in for App Bridge's ``shopify.idToken()``.
+_APP_BRIDGE_SCRIPT = """// The sandbox admin's App Bridge: only shopify.idToken().
+(function () {
+  let next = 0;
+  const waiting = new Map();
+  addEventListener("message", (event) => {
+    const data = event.data || {};
+    if (event.source !== window.parent) return;
+    if (data.type !== "sandbox-app-bridge:id-token") return;
+    const resolve = waiting.get(data.id);
+    if (resolve) { waiting.delete(data.id); resolve(data.token); }
+  });
+  window.shopify = window.shopify || {};
+  window.shopify.idToken = () => new Promise((resolve) => {
+    const id = ++next;
+    waiting.set(id, resolve);
+    window.parent.postMessage({type: "sandbox-app-bridge:id-token", id}, "*");
+  });
+})();
+"""
+
+
+def _fresh_id_token(shop_domain: str, api_key: str) -> Response:
+    platform: FakeShopifyPlatform = current_app.extensions[_EXTENSION_KEY]
+    if platform.find_shop(shop_domain) is None or api_key != platform.api_key:
+        return _json(404, {"errors": "Not Found"})
+    return _json(200, {"id_token": platform.session_token(shop_domain)})
+
+
+def _app_bridge_script() -> Response:
+    return Response(_APP_BRIDGE_SCRIPT, mimetype="text/javascript")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _access_token(platform: FakeShopifyPlatform, shop_domain: str) -> Response:
@@ -281,7 +343,11 @@ def _json(status: int, body: Any) -> Response:
 
 
 def _html(status: int, content: str) -> Response:
-    page = f"<!doctype html><html><body>{content}</body></html>"
+    # No favicon: the browser would ask for one the fake does not serve.
+    page = (
+        '<!doctype html><html><head><link rel="icon" href="data:,"></head>'
+        f"<body>{content}</body></html>"
+    )
     return Response(page, status=status, mimetype="text/html")
 
 

@@ -61,10 +61,15 @@ def test_validate_message_refuses_an_unknown_variable_naming_the_field() -> None
 
 
 @pytest.mark.parametrize(
-    ("channel", "limit"), [("line", 5000), ("messenger", 2000), (None, 2000)]
+    ("channel", "limit", "owner"),
+    [
+        ("line", 5000, "LINE"),
+        ("messenger", 2000, "Messenger"),
+        (None, 2000, "Messenger, where this any-channel step may go,"),
+    ],
 )
 def test_validate_message_holds_text_to_the_steps_channel(
-    channel: str | None, limit: int
+    channel: str | None, limit: int, owner: str
 ) -> None:
     # given texts at the channel's limit and one over it (an emoji counts two)
     at_limit = [{"type": "text", "text": "好" * (limit - 2) + "🍵"}]
@@ -75,8 +80,8 @@ def test_validate_message_holds_text_to_the_steps_channel(
     with pytest.raises(FlowValidationError) as refused:
         validate_message(over, "m", channel)
     assert refused.value.field == "m[0].text"
-    assert f"{limit + 1} characters is over the limit of {limit}" in (
-        refused.value.message
+    assert refused.value.message == (
+        f"Text of {limit + 1} characters is too long: {owner} takes at most {limit}."
     )
 
 

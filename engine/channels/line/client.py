@@ -245,3 +245,25 @@ def _json_body(raw: Any) -> dict[str, Any]:
 def _header(headers: Any, name: str) -> str | None:
     # urllib3's HTTPHeaderDict, which matches names case-insensitively.
     return headers.get(name) if headers else None
+
+
+def verify_access_token(base_url: str, access_token: str) -> None:
+    """Ask LINE whether ``access_token`` works, reading the month's quota.
+
+    Raises ``PermanentChannelError`` with LINE's words when it refuses the
+    token, ``RetryableChannelError`` when LINE does not answer or fails.
+    """
+    try:
+        MessagingApi(_api_client(base_url, access_token)).get_message_quota(
+            _request_timeout=TIMEOUT
+        )
+    except ApiException as refusal:
+        raise _error_for(
+            refusal.status or 0, _json_body(refusal.body), refusal
+        ) from None
+    except (urllib3.exceptions.HTTPError, OSError) as failure:
+        raise RetryableChannelError(
+            CHANNEL,
+            f"LINE did not answer ({type(failure).__name__}).",
+            "network",
+        ) from failure

@@ -203,3 +203,27 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def page_of_token(base_url: str, http: httpx.Client, page_access_token: str) -> str:
+    """The id of the Facebook Page a Page access token belongs to (``GET /me``).
+
+    Raises ``PermanentChannelError`` with the platform's words when it
+    refuses the token, ``RetryableChannelError`` when it does not answer.
+    """
+    try:
+        response = http.get(
+            f"{base_url}/me",
+            params={"fields": "id,name", "access_token": page_access_token},
+            timeout=TIMEOUT,
+        )
+    except httpx.TransportError as failure:
+        raise RetryableChannelError(
+            CHANNEL,
+            f"Messenger did not answer ({type(failure).__name__}).",
+            "network",
+        ) from failure
+    payload = _json_body(response)
+    if response.status_code != 200 or "id" not in payload:
+        raise _error_for(response, payload)
+    return str(payload["id"])
