@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -186,9 +186,11 @@ def test_add_to_cart_by_form_post_recorded_on_the_next_page(
 
 
 def pause_clock(page: Page) -> None:
-    # Time in the page moves only by run_for: seconds come out exact.
-    page.clock.install()
-    page.clock.pause_at(datetime.now(UTC))
+    # Time in the page moves only by run_for: seconds come out exact. Paused a
+    # moment after the installed time: pausing at "now" may already be past.
+    start = datetime.now(UTC)
+    page.clock.install(time=start)
+    page.clock.pause_at(start + timedelta(seconds=1))
 
 
 def _set_visibility(page: Page, state: str) -> None:

@@ -116,12 +116,27 @@ def test_query_waits_for_bucket_when_throttled(
     assert sleeps[0] == pytest.approx(0.4)
 
 
+class PlatformSleeps(Sleeps):
+    """Pauses that pass on the fake platform's clock, which stands still else."""
+
+    def __init__(self, platform: FakeShopifyPlatform) -> None:
+        super().__init__()
+        self.platform = platform
+        frozen = platform.current_time()
+        platform.now = lambda: frozen
+
+    def __call__(self, seconds: float) -> None:
+        super().__call__(seconds)
+        self.platform.advance_clock(seconds)
+
+
 def test_query_retries_throttled_answer(
     shop: Shop, platform: FakeShopifyPlatform
 ) -> None:
-    # given a bucket drained on the platform's side
+    # given a bucket drained on the platform's side, whose clock moves only
+    # when the client pauses (a slow machine must not refill it meanwhile)
+    sleeps = PlatformSleeps(platform)
     platform.drain_bucket(SHOP_DOMAIN)
-    sleeps = Sleeps()
 
     # when
     data = AdminApi(shop, sleep=sleeps).query(SHOP_DETAILS)
