@@ -73,6 +73,13 @@ class Settings:
     messenger_verify_token: str | None = None
     # Raw storefront events older than this are deleted (footprints stay).
     tracking_retention_days: int = 90
+    # The platforms' send limits per channel, requests per second (LINE push
+    # 2,000 per channel; Messenger 300 per Page); we use 80 % of each.
+    line_push_rate_limit: int = 2000
+    messenger_send_rate_limit: int = 300
+    # How late a due reminder must be before the minute's sweep, a recovery
+    # path, wakes a worker for it rather than waiting for its own RQ job.
+    reminder_sweep_grace_seconds: int = 30
     demo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -111,6 +118,11 @@ class Settings:
             messenger_app_secret=env.get("MESSENGER_APP_SECRET") or None,
             messenger_verify_token=env.get("MESSENGER_VERIFY_TOKEN") or None,
             tracking_retention_days=int(env.get("TRACKING_RETENTION_DAYS", 90)),
+            line_push_rate_limit=int(env.get("LINE_PUSH_RATE_LIMIT", 2000)),
+            messenger_send_rate_limit=int(env.get("MESSENGER_SEND_RATE_LIMIT", 300)),
+            reminder_sweep_grace_seconds=int(
+                env.get("REMINDER_SWEEP_GRACE_SECONDS", 30)
+            ),
             demo=env.get("REVISIT_DEMO") == "1",
         )
 

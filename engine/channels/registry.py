@@ -9,7 +9,7 @@ from engine.channels.errors import ChannelNotConfiguredError
 from engine.channels.line.client import LineChannel
 from engine.channels.messenger.client import MessengerChannel
 from engine.channels.models import ChannelAccount
-from engine.channels.rate_limit import RateLimiter
+from engine.channels.rate_limit import Budget, RateLimiter
 from engine.channels.sandbox import SandboxChannel
 from engine.db import db
 from engine.runtime import current
@@ -44,12 +44,14 @@ def channel_for(shop: Shop, name: str) -> Channel:
 
     runtime = current()
     limiter = RateLimiter(runtime.redis, block=SLOTS_PER_RESERVATION)
+    settings = runtime.settings
     if name == "line":
         return LineChannel(
             access_token=account.line_channel_access_token or "",
-            base_url=runtime.settings.line_api_base_url,
+            base_url=settings.line_api_base_url,
             channel_key=f"line:{account.line_channel_id or account.id}",
             limiter=limiter,
+            budget=Budget.under(settings.line_push_rate_limit),
         )
     return MessengerChannel(
         page_id=account.messenger_page_id or "me",
@@ -58,6 +60,7 @@ def channel_for(shop: Shop, name: str) -> Channel:
         http=runtime.http,
         redis=runtime.redis,
         limiter=limiter,
+        budget=Budget.under(settings.messenger_send_rate_limit),
     )
 
 

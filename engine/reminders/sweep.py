@@ -31,27 +31,30 @@ from engine.reminders.models import (
 )
 from engine.reminders.scheduling import JOB_TIMEOUT, wake_when_due
 from engine.reminders.sequences import continue_run
+from engine.runtime import current
 
 logger = logging.getLogger(__name__)
 
 # A claim older than this belongs to a worker that died mid-send: RQ would
 # have stopped a live one's job (JOB_TIMEOUT) well before.
 CLAIM_LEASE = timedelta(seconds=JOB_TIMEOUT + 60)
-# Sends this late are woken by the sweep even though their own job may still
-# come: RQ's scheduler looks every second, so 30 s late means the job is gone.
-SWEEP_GRACE = timedelta(seconds=30)
 SWEEP_LIMIT = 5000
 # One woken job claims a batch (engine.reminders.dispatch), so the sweep
 # wakes one job per this many due sends.
 SENDS_PER_WAKEUP = 200
 
 
-def enqueue_due_reminders(grace: timedelta = SWEEP_GRACE) -> int:
+def enqueue_due_reminders(grace: timedelta | None = None) -> int:
     """The sweep: wake workers for due sends and repair stranded runs.
 
-    Returns how many due sends were found. Safe to run any number of times
-    from any process: waking twice only makes a job find nothing to do.
+    Only sends at least ``grace`` late are woken (settings'
+    ``reminder_sweep_grace_seconds``, 30 s by default): RQ's scheduler looks
+    every second, so a send that late has lost its own job. Returns how many
+    due sends were found. Safe to run any number of times from any process:
+    waking twice only makes a job find nothing to do.
     """
+    if grace is None:
+        grace = timedelta(seconds=current().settings.reminder_sweep_grace_seconds)
     now = clock.now()
     released = _release_stale_claims(now)
     due = _due_sends(now - grace)
