@@ -3,6 +3,16 @@
 from engine.binding.models import ChannelBinding
 from engine.channels.models import ChannelAccount, SandboxMessage
 from engine.commerce.models import Cart, Checkout, LineItem, Order
+from engine.game.models import (
+    GameAttribution,
+    GameCampaign,
+    GameCollect,
+    GameLedgerEntry,
+    GameParticipant,
+    GameRedemption,
+    GameTarget,
+    GameWallet,
+)
 from engine.onsite.models import OnsiteImpression, OnsiteMessage
 from engine.privacy.models import DataExport
 from engine.reminders.models import (
@@ -24,6 +34,14 @@ __all__ = [
     "ChannelBinding",
     "Checkout",
     "DataExport",
+    "GameAttribution",
+    "GameCampaign",
+    "GameCollect",
+    "GameLedgerEntry",
+    "GameParticipant",
+    "GameRedemption",
+    "GameTarget",
+    "GameWallet",
     "LineItem",
     "OnsiteImpression",
     "OnsiteMessage",

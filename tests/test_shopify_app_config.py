@@ -28,6 +28,7 @@ EVENT_TOPICS = {
     "carts/update",
     "checkouts/create",
     "checkouts/update",
+    "orders/cancelled",
     "orders/create",
     "orders/paid",
 }

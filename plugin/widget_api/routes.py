@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.db import utcnow
+from engine.game.collectibles import collectible_for_page_view, game_is_on
 from engine.onsite.selection import message_for_page_view
 from engine.runtime import current
 from engine.tracking.buffer import accept
@@ -33,6 +34,7 @@ MAX_BODY = 32 * 1024
 # sendBeacon sends a string as text/plain, which needs no CORS preflight.
 BODY_TYPES = ("", "text/plain", "application/json")
 # What the widget may offer besides messages; each arrives with its own issue.
+# The game is on for a shop running a live campaign (engine.game).
 FEATURES = {"chat": False, "game": False, "binding": False}
 
 bp.after_request(add_cors_headers)
@@ -64,12 +66,23 @@ def page() -> Response:
     facts, message = message_for_page_view(
         shop.shop_id, known, page["url"], locale, now
     )
+    collectible = collectible_for_page_view(
+        secret_key,
+        shop.shop_id,
+        visitor.public_id,
+        visitor.known,
+        page,
+        locale,
+        payload["event_id"],
+    )
+    features = {**FEATURES, "game": FEATURES["game"] or game_is_on(shop.shop_id)}
     return _json(
         {
             "visitor_token": visitor.token,
             "visit_count": facts.visit_count,
             "message": message,
-            "features": FEATURES,
+            "collectible": collectible,
+            "features": features,
         }
     )
 
