@@ -29,7 +29,9 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from engine.channels.accounts import connect_line, connect_messenger
-from engine.db import db
+from engine.db import db, utcnow
+from engine.game import create_campaign, list_campaigns
+from engine.settings import DEFAULT_SCOPES
 from engine.shops.install import shop_by_domain
 from engine.shops.tokens import forget_access_token
 from plugin import create_app
@@ -55,6 +57,20 @@ DEMO_PSID = "7000000000000001"
 
 # The sample story: a shopper's cart became a checkout that was left unpaid.
 SEED_TOPICS = ("carts/create", "checkouts/create", "checkouts/update")
+# The demo's bonus game: small rewards on three pages, collected after 5 s.
+DEMO_CAMPAIGN = {
+    "name": "Explore the shop",
+    "targets": [
+        {"kind": "product", "value": "rope-tug", "reward": "5"},
+        {"kind": "product", "value": "donut-bed", "reward": "10"},
+        {"kind": "collection", "value": "cats", "reward": "5"},
+    ],
+    "min_seconds": 5,
+    "cap_per_visitor": "50",
+    "budget": "5000",
+    "credit_expiry_days": 30,
+    "look": {"icon": "coin", "color": "#b45309"},
+}
 
 
 def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
@@ -66,7 +82,8 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     secret = _persistent_secret(data_dir / "api-secret")
     platform = FakeShopifyPlatform(DEMO_API_KEY, secret, app_url=app_url)
     platform_url = platform.serve(HOST, port + 1)
-    platform.add_shop(DEMO_SHOP, name="Revisit Demo Pet Supply")
+    # Every scope the app asks for, so the bonus game can create codes.
+    platform.add_shop(DEMO_SHOP, name="Revisit Demo Pet Supply", scopes=DEFAULT_SCOPES)
     line, messenger = _start_chat_platforms(port)
 
     environment = _environment(data_dir, redis_url, platform_url, app_url, secret)
@@ -186,6 +203,7 @@ def _seed(platform: FakeShopifyPlatform, app_url: str, app: Flask) -> None:
         return
     _connect_chat_accounts(app)
     _open_storefront(app, platform, app_url)
+    _start_bonus_game(app)
 
     for topic in SEED_TOPICS:
         payload = load_payload(topic)
@@ -203,6 +221,15 @@ def _connect_chat_accounts(app: Flask) -> None:
         connect_line(shop, DEMO_LINE_CHANNEL_ID, DEMO_LINE_SECRET, DEMO_LINE_TOKEN)
         connect_messenger(shop, DEMO_PAGE_ID, DEMO_PAGE_TOKEN)
         db.session.commit()
+
+
+def _start_bonus_game(app: Flask) -> None:
+    """A live bonus campaign on the demo store (once: it survives restarts)."""
+    with app.app_context():
+        shop = shop_by_domain(DEMO_SHOP)
+        if list_campaigns(shop):
+            return
+        create_campaign(shop, currency="TWD", starts_at=utcnow(), **DEMO_CAMPAIGN)
 
 
 def _open_storefront(app: Flask, platform: FakeShopifyPlatform, app_url: str) -> None:
