@@ -173,13 +173,18 @@ def list_campaigns(shop: Shop) -> list[GameCampaign]:
 
 def active_targets(campaign: GameCampaign) -> list[GameTarget]:
     """The campaign's targets that were not removed, in the order added."""
+    return _targets_of(campaign, removed=False)
+
+
+def _targets_of(campaign: GameCampaign, removed: bool) -> list[GameTarget]:
+    state = GameTarget.removed_at
     return list(
         db.session.scalars(
             select(GameTarget)
             .where(
                 GameTarget.shop_id == campaign.shop_id,
                 GameTarget.campaign_id == campaign.id,
-                GameTarget.removed_at.is_(None),
+                state.is_not(None) if removed else state.is_(None),
             )
             .order_by(GameTarget.id)
         )
@@ -282,7 +287,7 @@ def _replace_targets(
     values: dict[str, Any],
 ) -> None:
     specs = _targets(items, existing, values)
-    removed = {(t.kind, t.value): t for t in _removed_targets(campaign)}
+    removed = {(t.kind, t.value): t for t in _targets_of(campaign, removed=True)}
     kept: set[int] = set()
     for item, (kind, page, reward) in zip(items, specs, strict=True):
         if "id" in item:
@@ -299,18 +304,6 @@ def _replace_targets(
     for target_id, target in existing.items():
         if target_id not in kept:
             target.removed_at = now
-
-
-def _removed_targets(campaign: GameCampaign) -> list[GameTarget]:
-    return list(
-        db.session.scalars(
-            select(GameTarget).where(
-                GameTarget.shop_id == campaign.shop_id,
-                GameTarget.campaign_id == campaign.id,
-                GameTarget.removed_at.is_not(None),
-            )
-        )
-    )
 
 
 def _new_target(

@@ -31,9 +31,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.db import db
+from engine.db import db, insert_for
 from engine.game.errors import CollectRefused
 from engine.game.models import (
     COLLECTED,
@@ -125,9 +124,8 @@ def ensure_visitor(
     A collect can come before the page view that issued its token has been
     drained; the row the drain creates later is this one.
     """
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(Visitor)
+        insert_for(Visitor)
         .values(
             shop_id=shop_id,
             public_id=public_id,
@@ -165,9 +163,7 @@ def _campaign_and_target(
             f"This shop has no bonus campaign {ticket.campaign_id!r}.",
         )
     if not campaign.is_live(now):
-        raise CollectRefused(
-            "campaign_not_live", f"The campaign {campaign.name!r} is not running."
-        )
+        raise _not_live(campaign)
     target = db.session.scalar(
         select(GameTarget).where(
             GameTarget.shop_id == shop_id,
@@ -227,9 +223,8 @@ def _insert_collect(
     amount: Decimal,
     now: datetime,
 ) -> int:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     inserted = db.session.scalar(
-        dialect.insert(GameCollect)
+        insert_for(GameCollect)
         .values(
             shop_id=campaign.shop_id,
             campaign_id=campaign.id,
@@ -260,9 +255,8 @@ def _insert_collect(
 def _participant_row(
     shop_id: int, campaign_id: int, visitor_id: int, now: datetime
 ) -> None:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(GameParticipant)
+        insert_for(GameParticipant)
         .values(
             shop_id=shop_id,
             campaign_id=campaign_id,
@@ -321,9 +315,13 @@ def _spend_budget(campaign: GameCampaign, amount: Decimal, now: datetime) -> Non
 
     db.session.expire(campaign)
     if not campaign.is_live(now):
-        raise CollectRefused(
-            "campaign_not_live", f"The campaign {campaign.name!r} is not running."
-        )
+        raise _not_live(campaign)
     raise CollectRefused(
         "budget_spent", f"The campaign {campaign.name!r} has given out its budget."
+    )
+
+
+def _not_live(campaign: GameCampaign) -> CollectRefused:
+    return CollectRefused(
+        "campaign_not_live", f"The campaign {campaign.name!r} is not running."
     )

@@ -187,11 +187,6 @@ def confirm_store_credit(redemption_id: int) -> str:
     return _mark_issued(redemption_id, transaction_id=found)
 
 
-def locked_redemption(redemption_id: int) -> GameRedemption | None:
-    """A redemption with its row locked for this transaction."""
-    return _locked(redemption_id)
-
-
 def new_code() -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     return CODE_PREFIX + body
@@ -344,7 +339,8 @@ def _retry_or_give_back(redemption: GameRedemption, exc: AdminApiError) -> str:
     raise exc
 
 
-def _locked(redemption_id: int) -> GameRedemption | None:
+def locked_redemption(redemption_id: int) -> GameRedemption | None:
+    """A redemption with its row locked for this transaction."""
     return db.session.scalar(
         select(GameRedemption)
         .where(GameRedemption.id == redemption_id)
@@ -359,7 +355,7 @@ def _mark_issued(
     discount_id: str | None = None,
     transaction_id: str | None = None,
 ) -> str:
-    redemption = _locked(redemption_id)
+    redemption = locked_redemption(redemption_id)
     if redemption is None or redemption.status not in OPEN_STATES:
         db.session.rollback()
         return "skipped"
@@ -378,7 +374,7 @@ def _mark_issued(
 
 
 def _mark_unconfirmed(redemption_id: int, reason: str) -> str:
-    redemption = _locked(redemption_id)
+    redemption = locked_redemption(redemption_id)
     if redemption is None or redemption.status != PENDING:
         db.session.rollback()
         return "skipped"
@@ -394,7 +390,7 @@ def _mark_unconfirmed(redemption_id: int, reason: str) -> str:
 
 def _give_back(redemption_id: int, status: str, reason: str) -> str:
     """End a redemption, its amount back in the wallet, and commit."""
-    redemption = _locked(redemption_id)
+    redemption = locked_redemption(redemption_id)
     outcome = give_back(redemption, status, reason) if redemption else "skipped"
     db.session.commit()
     return outcome

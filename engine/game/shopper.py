@@ -54,10 +54,11 @@ def wallet_for_shopper(shop_id: int, public_id: str, currency: str | None) -> di
 def describe_wallet(wallet: GameWallet, now: datetime) -> dict[str, Any]:
     """Balance, what expires when, recent history and the latest redemption."""
     db.session.refresh(wallet)
+    # Lots collected in the same second expire together: one line each.
     expiring: dict[str, Decimal] = {}
     for lot in live_lots(wallet):
-        day = _iso(lot.expires_at)
-        expiring[day] = expiring.get(day, Decimal(0)) + lot.remaining
+        moment = _iso(lot.expires_at)
+        expiring[moment] = expiring.get(moment, Decimal(0)) + lot.remaining
     return {
         "balance": str(wallet.balance),
         "currency": wallet.currency,
@@ -67,7 +68,6 @@ def describe_wallet(wallet: GameWallet, now: datetime) -> dict[str, Any]:
         ],
         "history": _history(wallet),
         "redemption": _latest_redemption(wallet),
-        "known_customer": wallet.customer_id is not None,
     }
 
 
@@ -137,7 +137,6 @@ def _empty(currency: str | None) -> dict[str, Any]:
         "expiring": [],
         "history": [],
         "redemption": None,
-        "known_customer": False,
     }
 
 

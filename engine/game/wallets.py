@@ -16,8 +16,10 @@ Every change to a wallet happens with its row locked (``SELECT … FOR
 UPDATE``) and writes the ledger entry and the balance in one transaction;
 the database refuses a negative balance. Lock order, to stay clear of
 deadlocks: a collect's participant row, then the wallet, then the
-campaign's budget; when two wallets are involved, the one money moves into
-first.
+campaign's budget. Folding locks the wallet money moves into, then the old
+one, and never locks a wallet already folded; money coming back to a folded
+wallet (a redemption given back) locks the old one, then the new: the two
+orders never meet, because a wallet is folded only once.
 """
 
 from __future__ import annotations
@@ -28,10 +30,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from engine.db import db
+from engine.db import db, insert_for
 from engine.game.models import (
     EXPIRED,
     LOT_KINDS,
@@ -81,7 +82,8 @@ def lock_wallet(
 def existing_wallet(
     shop_id: int, visitor_id: int, customer_id: str | None, now: datetime
 ) -> GameWallet | None:
-    """The visitor's wallet locked, or None if they never had one (no write)."""
+    """The visitor's wallet locked, or None (and nothing written) if they never
+    had one. A known customer's visitor wallet is folded in on the way."""
     keys = {owner_key(visitor_id, customer_id), owner_key(visitor_id, None)}
     currency = db.session.scalar(
         select(GameWallet.currency).where(
@@ -259,9 +261,8 @@ def _insert_if_missing(
     customer_id: str | None,
     currency: str,
 ) -> None:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(GameWallet)
+        insert_for(GameWallet)
         .values(
             shop_id=shop_id,
             owner_key=key,

@@ -13,6 +13,15 @@ branch_labels = None
 depends_on = None
 
 
+def _shop_fk(table: str) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["shop_id"],
+        ["shops.id"],
+        name=op.f(f"fk_{table}_shop_id_shops"),
+        ondelete="CASCADE",
+    )
+
+
 def upgrade() -> None:
     _create_campaigns()
     _create_wallets_and_collects()
@@ -42,12 +51,7 @@ def _create_campaigns() -> None:
             "spent >= 0 AND spent <= budget",
             name=op.f("ck_game_campaigns_within_budget"),
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_campaigns_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_campaigns"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_game_campaigns")),
     )
     op.create_index(
@@ -71,12 +75,7 @@ def _create_campaigns() -> None:
             name=op.f("fk_game_participants_campaign_id_game_campaigns"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_participants_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_participants"),
         sa.ForeignKeyConstraint(
             ["visitor_id"],
             ["visitors.id"],
@@ -106,12 +105,7 @@ def _create_campaigns() -> None:
             name=op.f("fk_game_targets_campaign_id_game_campaigns"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_targets_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_targets"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_game_targets")),
     )
     op.create_index(
@@ -144,12 +138,7 @@ def _create_wallets_and_collects() -> None:
             name=op.f("fk_game_wallets_merged_into_id_game_wallets"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_wallets_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_wallets"),
         sa.ForeignKeyConstraint(
             ["visitor_id"],
             ["visitors.id"],
@@ -179,12 +168,7 @@ def _create_wallets_and_collects() -> None:
             name=op.f("fk_game_collects_campaign_id_game_campaigns"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_collects_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_collects"),
         sa.ForeignKeyConstraint(
             ["target_id"],
             ["game_targets.id"],
@@ -240,12 +224,7 @@ def _create_redemptions() -> None:
             name=op.f("fk_game_redemptions_order_id_orders"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_redemptions_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_redemptions"),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
             ["game_wallets.id"],
@@ -302,12 +281,7 @@ def _create_redemptions() -> None:
             name=op.f("fk_game_attributions_redemption_id_game_redemptions"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_attributions_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_attributions"),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
             ["game_wallets.id"],
@@ -377,12 +351,7 @@ def _create_ledger() -> None:
             name=op.f("fk_game_ledger_entries_redemption_id_game_redemptions"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"],
-            ["shops.id"],
-            name=op.f("fk_game_ledger_entries_shop_id_shops"),
-            ondelete="CASCADE",
-        ),
+        _shop_fk("game_ledger_entries"),
         sa.ForeignKeyConstraint(
             ["wallet_id"],
             ["game_wallets.id"],

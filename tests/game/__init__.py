@@ -28,6 +28,8 @@ from engine.game.models import (
 )
 from engine.shops.install import shop_by_domain
 from engine.shops.models import Shop
+from engine.tracking.tokens import read_token
+from engine.visitors.models import Visitor
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
 from tests.conftest import run_jobs
 from tests.webhooks import post_webhook
@@ -41,6 +43,11 @@ GAME_PATH = "/api/widget/v1/game/"
 PRODUCT_URL = "https://revisit-test.myshopify.com/products/chew-toy"
 OTHER_PRODUCT_URL = "https://revisit-test.myshopify.com/products/rope-tug"
 CUSTOMER_ID = 7012345678901
+SECRET_KEY = "test-secret-key"
+TWO_PAGES = [
+    {"kind": "product", "value": "chew-toy", "reward": "5"},
+    {"kind": "product", "value": "rope-tug", "reward": "7"},
+]
 
 
 @dataclass
@@ -138,6 +145,35 @@ def collect(
             "collect_token": token or answer["collectible"]["token"],
         },
     )
+
+
+def report_seen(client: FlaskClient, shop: Shop, answer: dict[str, Any]) -> None:
+    """The widget's report that the page answer's collectible was shown."""
+    response = game_post(
+        client,
+        shop,
+        "seen",
+        {
+            "visitor_token": answer["visitor_token"],
+            "collect_token": answer["collectible"]["token"],
+        },
+    )
+    assert response.status_code == 202, response.get_json()
+
+
+def visitor_of(shop: Shop, visitor_token: str) -> Visitor:
+    public_id = read_token(SECRET_KEY, shop.id, visitor_token)
+    return db.session.scalars(
+        select(Visitor).where(
+            Visitor.shop_id == shop.id, Visitor.public_id == public_id
+        )
+    ).one()
+
+
+def becomes_customer(shop: Shop, visitor_token: str, customer_id: int | str) -> None:
+    """The visitor turns out to be the platform's customer (signed in)."""
+    visitor_of(shop, visitor_token).customer_id = str(customer_id)
+    db.session.commit()
 
 
 def wallet_of(client: FlaskClient, shop: Shop, visitor_token: str) -> dict[str, Any]:

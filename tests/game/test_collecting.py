@@ -25,16 +25,16 @@ from engine.shops.models import Shop
 from engine.visitors.models import Visitor
 from tests.game import (
     OTHER_PRODUCT_URL,
+    SECRET_KEY,
     Clock,
     a_campaign,
     collect,
     game_post,
+    report_seen,
     view_page,
     wallet_of,
 )
 from tests.widget_api import drain
-
-SECRET_KEY = "test-secret-key"
 
 
 def count(model: type) -> int:
@@ -436,16 +436,7 @@ def test_seen_counts_each_visitor_once_per_campaign(
 
     # when the widget reports each sighting
     for answer in (first, again, other):
-        response = game_post(
-            client,
-            shop,
-            "seen",
-            {
-                "visitor_token": answer["visitor_token"],
-                "collect_token": answer["collectible"]["token"],
-            },
-        )
-        assert response.status_code == 202
+        report_seen(client, shop, answer)
 
     # then two visitors saw it
     rows = db.session.scalars(select(GameParticipant)).all()

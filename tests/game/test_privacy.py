@@ -19,11 +19,17 @@ from engine.game.models import (
 )
 from engine.privacy.models import DataExport
 from engine.shops.models import Shop
-from engine.tracking.tokens import read_token
 from engine.visitors.models import Visitor
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.conftest import run_jobs
-from tests.game import CUSTOMER_ID, a_campaign, collect, game_post, view_page
+from tests.game import (
+    CUSTOMER_ID,
+    a_campaign,
+    becomes_customer,
+    collect,
+    game_post,
+    view_page,
+)
 from tests.webhooks import post_webhook, sample_payload
 
 GAME_MODELS = (
@@ -46,12 +52,7 @@ def customer_with_a_redemption(
     a_campaign(shop, min_seconds=0)
     answer = view_page(client, shop)
     assert collect(client, shop, answer).status_code == 200
-    public_id = read_token("test-secret-key", shop.id, answer["visitor_token"])
-    visitor = db.session.scalars(
-        select(Visitor).where(Visitor.public_id == public_id)
-    ).one()
-    visitor.customer_id = str(CUSTOMER_ID)
-    db.session.commit()
+    becomes_customer(shop, answer["visitor_token"], CUSTOMER_ID)
     game_post(client, shop, "redeem", {"visitor_token": answer["visitor_token"]})
     run_jobs(app)
 

@@ -19,8 +19,6 @@ from engine.shopify import admin_api
 from engine.shopify.errors import AdminApiError
 from engine.shopify.rewards import CREATE_DISCOUNT_CODE, CREDIT_STORE_CREDIT
 from engine.shops.models import Shop
-from engine.tracking.tokens import read_token
-from engine.visitors.models import Visitor
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.conftest import OTHER_SHOP_DOMAIN, run_jobs
 from tests.game import (
@@ -29,6 +27,7 @@ from tests.game import (
     Clock,
     a_campaign,
     assert_ledger_explains_balances,
+    becomes_customer,
     collect,
     deliver,
     game_post,
@@ -57,12 +56,7 @@ def collected_five(
     answer = view_page(client, shop)
     assert collect(client, shop, answer).status_code == 200
     if customer_id is not None:
-        public_id = read_token("test-secret-key", shop.id, answer["visitor_token"])
-        visitor = db.session.scalars(
-            select(Visitor).where(Visitor.public_id == public_id)
-        ).one()
-        visitor.customer_id = str(customer_id)
-        db.session.commit()
+        becomes_customer(shop, answer["visitor_token"], customer_id)
     return answer["visitor_token"]
 
 

@@ -13,32 +13,16 @@ from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.conftest import run_jobs
 from tests.game import (
     OTHER_PRODUCT_URL,
+    TWO_PAGES,
     a_campaign,
     collect,
     deliver,
     game_post,
     order_payload,
+    report_seen,
     the_redemption,
     view_page,
 )
-
-TWO_PAGES = [
-    {"kind": "product", "value": "chew-toy", "reward": "5"},
-    {"kind": "product", "value": "rope-tug", "reward": "7"},
-]
-
-
-def seen(client: FlaskClient, shop: Shop, answer: dict) -> None:
-    response = game_post(
-        client,
-        shop,
-        "seen",
-        {
-            "visitor_token": answer["visitor_token"],
-            "collect_token": answer["collectible"]["token"],
-        },
-    )
-    assert response.status_code == 202
 
 
 def test_results_follow_the_funnel_to_the_order(
@@ -49,7 +33,7 @@ def test_results_follow_the_funnel_to_the_order(
     campaign = a_campaign(shop, min_seconds=0, targets=TWO_PAGES)
     buyer, collector, onlooker = (view_page(client, shop) for _ in range(3))
     for answer in (buyer, collector, onlooker):
-        seen(client, shop, answer)
+        report_seen(client, shop, answer)
     for answer in (buyer, collector):
         assert collect(client, shop, answer).status_code == 200
     rope = view_page(client, shop, token=buyer["visitor_token"], url=OTHER_PRODUCT_URL)

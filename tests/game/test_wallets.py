@@ -17,23 +17,19 @@ from engine.game import ledger_csv, merge_visitor_wallets
 from engine.game.models import GameLedgerEntry, GameWallet
 from engine.game.sweep import sweep_game
 from engine.shops.models import Shop
-from engine.visitors.models import Visitor
 from tests.conftest import run_jobs
 from tests.game import (
     OTHER_PRODUCT_URL,
+    TWO_PAGES,
     Clock,
     a_campaign,
     assert_ledger_explains_balances,
     collect,
     game_post,
     view_page,
+    visitor_of,
     wallet_of,
 )
-
-TWO_PAGES = [
-    {"kind": "product", "value": "chew-toy", "reward": "5"},
-    {"kind": "product", "value": "rope-tug", "reward": "7"},
-]
 
 
 def collected(client: FlaskClient, shop: Shop, token: str | None = None, url=None):
@@ -42,17 +38,6 @@ def collected(client: FlaskClient, shop: Shop, token: str | None = None, url=Non
     response = collect(client, shop, answer)
     assert response.status_code == 200, response.get_json()
     return answer
-
-
-def visitor_of(public_token: str, shop: Shop) -> Visitor:
-    from engine.tracking.tokens import read_token
-
-    public_id = read_token("test-secret-key", shop.id, public_token)
-    return db.session.scalars(
-        select(Visitor).where(
-            Visitor.shop_id == shop.id, Visitor.public_id == public_id
-        )
-    ).one()
 
 
 def entries(shop: Shop) -> list[tuple[str, Decimal]]:
@@ -119,7 +104,7 @@ def test_visitor_wallet_folds_into_the_customers_across_devices(
 
     # when both visitors turn out to be the same customer
     for token in (phone, laptop):
-        visitor_of(token, shop).customer_id = "7012345678901"
+        visitor_of(shop, token).customer_id = "7012345678901"
     db.session.commit()
 
     # then each device shows the one wallet, holding both rewards
@@ -140,7 +125,7 @@ def test_merging_two_visitors_moves_lots_with_their_expiry(
     a_campaign(shop, min_seconds=0, targets=TWO_PAGES)
     old = collected(client, shop)["visitor_token"]
     new = collected(client, shop, url=OTHER_PRODUCT_URL)["visitor_token"]
-    source, target = visitor_of(old, shop), visitor_of(new, shop)
+    source, target = visitor_of(shop, old), visitor_of(shop, new)
     [lot] = db.session.scalars(
         select(GameLedgerEntry).where(GameLedgerEntry.amount == Decimal("5.00"))
     ).all()
@@ -280,14 +265,14 @@ def test_ledger_sums_to_the_balance_through_every_kind_of_movement(
 
     collected(client, shop, token=first, url=page)
     # A customer the platform does not know: the store credit is refused.
-    visitor_of(first, shop).customer_id = "1"
+    visitor_of(shop, first).customer_id = "1"
     db.session.commit()
     game_post(client, shop, "redeem", {"visitor_token": first})
     run_jobs(app)
     assert_ledger_explains_balances(shop)
 
     merge_visitor_wallets(
-        shop.id, visitor_of(second, shop).id, visitor_of(first, shop).id, clock.now()
+        shop.id, visitor_of(shop, second).id, visitor_of(shop, first).id, clock.now()
     )
     db.session.commit()
     assert_ledger_explains_balances(shop)
