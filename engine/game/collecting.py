@@ -243,7 +243,12 @@ def _insert_collect(
         return inserted
 
     used = db.session.scalar(
-        select(exists().where(GameCollect.token_nonce == ticket.nonce))
+        select(
+            exists().where(
+                GameCollect.shop_id == campaign.shop_id,
+                GameCollect.token_nonce == ticket.nonce,
+            )
+        )
     )
     if used:
         raise CollectRefused("token_used", "This collect token was already used.")

@@ -68,7 +68,7 @@ def forget_customer(shop: Shop, customer_id: str | None) -> None:
     for wallet_id in wallet_ids:
         db.session.execute(
             update(GameWallet)
-            .where(GameWallet.id == wallet_id)
+            .where(GameWallet.shop_id == shop.id, GameWallet.id == wallet_id)
             .values(customer_id=None, owner_key=f"redacted:{wallet_id}")
         )
     db.session.execute(

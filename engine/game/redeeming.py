@@ -410,7 +410,10 @@ def give_back(redemption: GameRedemption, status: str, reason: str) -> str:
     now = clock.now()
     wallet = db.session.scalar(
         select(GameWallet)
-        .where(GameWallet.id == redemption.wallet_id)
+        .where(
+            GameWallet.shop_id == redemption.shop_id,
+            GameWallet.id == redemption.wallet_id,
+        )
         .with_for_update()
     )
     for entry in _redeemed_entries(redemption):

@@ -167,7 +167,7 @@ def post(
     )
     db.session.execute(
         update(GameWallet)
-        .where(GameWallet.id == wallet.id)
+        .where(GameWallet.shop_id == wallet.shop_id, GameWallet.id == wallet.id)
         .values(balance=GameWallet.balance + amount, updated_at=now)
     )
     db.session.flush()
@@ -179,7 +179,10 @@ def forward_if_merged(wallet: GameWallet, now: datetime) -> None:
         return
     target = db.session.scalar(
         select(GameWallet)
-        .where(GameWallet.id == wallet.merged_into_id)
+        .where(
+            GameWallet.shop_id == wallet.shop_id,
+            GameWallet.id == wallet.merged_into_id,
+        )
         .with_for_update()
     )
     if target is not None:
@@ -203,9 +206,7 @@ def merge_visitor_wallets(
         raise ValueError(f"Visitor {into_visitor_id!r} is not of shop {shop_id!r}.")
     currency = _currency_of(shop_id, owner_key(from_visitor_id, None))
     target = lock_wallet(shop_id, into.id, into.customer_id, currency, now)
-    source = db.session.scalar(
-        select(GameWallet).where(GameWallet.id == source_id).with_for_update()
-    )
+    source = _locked_wallet(shop_id, source_id)
     if source is not None and source.id != target.id and source.merged_into_id is None:
         _move_lots(source, target, now)
     return target
@@ -226,10 +227,7 @@ def _absorb_visitor_wallet(target: GameWallet, visitor_id: int, now: datetime) -
     # (old, then new) in forward_if_merged.
     if found is None or found.id == target.id or found.merged_into_id is not None:
         return
-    source_id = found.id
-    source = db.session.scalar(
-        select(GameWallet).where(GameWallet.id == source_id).with_for_update()
-    )
+    source = _locked_wallet(target.shop_id, found.id)
     if source is not None and source.merged_into_id is None:
         _move_lots(source, target, now)
 
@@ -288,6 +286,14 @@ def _lock_final(shop_id: int, key: str) -> GameWallet:
         if wallet.merged_into_id is None:
             return wallet
         wallet_id = wallet.merged_into_id
+
+
+def _locked_wallet(shop_id: int, wallet_id: int) -> GameWallet | None:
+    return db.session.scalar(
+        select(GameWallet)
+        .where(GameWallet.shop_id == shop_id, GameWallet.id == wallet_id)
+        .with_for_update()
+    )
 
 
 def _wallet_id(shop_id: int, key: str) -> int | None:
