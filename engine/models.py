@@ -9,6 +9,16 @@ from engine.binding.models import (
 )
 from engine.channels.models import ChannelAccount, OpeningHours, SandboxMessage
 from engine.commerce.models import Cart, Checkout, LineItem, Order
+from engine.game.models import (
+    GameAttribution,
+    GameCampaign,
+    GameCollect,
+    GameLedgerEntry,
+    GameParticipant,
+    GameRedemption,
+    GameTarget,
+    GameWallet,
+)
 from engine.onsite.models import OnsiteImpression, OnsiteMessage
 from engine.privacy.models import DataExport
 from engine.reminders.models import (
@@ -35,6 +45,14 @@ __all__ = [
     "Checkout",
     "ConsentRecord",
     "DataExport",
+    "GameAttribution",
+    "GameCampaign",
+    "GameCollect",
+    "GameLedgerEntry",
+    "GameParticipant",
+    "GameRedemption",
+    "GameTarget",
+    "GameWallet",
     "LineItem",
     "OnsiteImpression",
     "OnsiteMessage",

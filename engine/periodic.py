@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
+from engine.game.sweep import sweep_game
 from engine.reminders.sweep import enqueue_due_reminders
 from engine.runtime import current
 from engine.shopify.reconcile import enqueue_reconciliation
@@ -56,6 +57,8 @@ def schedule() -> list[Periodic]:
             timedelta(hours=1),
             "engine.periodic.run_tracking_retention",
         ),
+        # Bonus credit expiry, unused codes given back, lost payouts retried.
+        Periodic("game", timedelta(minutes=1), "engine.periodic.run_game_sweep"),
     ]
 
 
@@ -111,3 +114,7 @@ def run_tracking_drain() -> object:
 
 def run_tracking_retention() -> object:
     return _run_then_reschedule("tracking-retention", purge_old_events)
+
+
+def run_game_sweep() -> object:
+    return _run_then_reschedule("game", sweep_game)

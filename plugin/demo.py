@@ -31,7 +31,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from engine.binding.popup import popup_of, update_popup
 from engine.channels.accounts import connect_line, connect_messenger
 from engine.db import db, utcnow
+from engine.game import create_campaign, list_campaigns
 from engine.reminders.defaults import flow_for
+from engine.settings import DEFAULT_SCOPES
 from engine.shops.install import shop_by_domain
 from engine.shops.tokens import forget_access_token
 from engine.team.accounts import add_member, member_by_email
@@ -67,6 +69,20 @@ DEMO_OWNER_PASSWORD = "revisit-demo-owner"
 
 # The sample story: a shopper's cart became a checkout that was left unpaid.
 SEED_TOPICS = ("carts/create", "checkouts/create", "checkouts/update")
+# The demo's bonus game: small rewards on three pages, collected after 5 s.
+DEMO_CAMPAIGN = {
+    "name": "Explore the shop",
+    "targets": [
+        {"kind": "product", "value": "rope-tug", "reward": "5"},
+        {"kind": "product", "value": "donut-bed", "reward": "10"},
+        {"kind": "collection", "value": "cats", "reward": "5"},
+    ],
+    "min_seconds": 5,
+    "cap_per_visitor": "50",
+    "budget": "5000",
+    "credit_expiry_days": 30,
+    "look": {"icon": "coin", "color": "#b45309"},
+}
 
 
 def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
@@ -78,7 +94,8 @@ def run_demo(port: int = 8000, data_dir: Path = Path(".demo")) -> None:
     secret = _persistent_secret(data_dir / "api-secret")
     platform = FakeShopifyPlatform(DEMO_API_KEY, secret, app_url=app_url)
     platform_url = platform.serve(HOST, port + 1)
-    platform.add_shop(DEMO_SHOP, name="Revisit Demo Pet Supply")
+    # Every scope the app asks for, so the bonus game can create codes.
+    platform.add_shop(DEMO_SHOP, name="Revisit Demo Pet Supply", scopes=DEFAULT_SCOPES)
     line, messenger = _start_chat_platforms(port)
 
     environment = _environment(data_dir, redis_url, platform_url, app_url, secret)
@@ -230,6 +247,7 @@ def _seed(
     _connect_chat_accounts(app, app_url, line, messenger)
     _seed_panel(app)
     _open_storefront(app, platform, app_url)
+    _start_bonus_game(app)
 
     for topic in SEED_TOPICS:
         payload = load_payload(topic)
@@ -279,6 +297,15 @@ def _seed_panel(app: Flask) -> None:
         flow_for(shop).message_costs = {"line": "0.40", "messenger": "0"}
         seed_reminder_history(shop, utcnow(), days=14)
         db.session.commit()
+
+
+def _start_bonus_game(app: Flask) -> None:
+    """A live bonus campaign on the demo store (once: it survives restarts)."""
+    with app.app_context():
+        shop = shop_by_domain(DEMO_SHOP)
+        if list_campaigns(shop):
+            return
+        create_campaign(shop, currency="TWD", starts_at=utcnow(), **DEMO_CAMPAIGN)
 
 
 def _open_storefront(app: Flask, platform: FakeShopifyPlatform, app_url: str) -> None:

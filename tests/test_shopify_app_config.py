@@ -28,6 +28,7 @@ EVENT_TOPICS = {
     "carts/update",
     "checkouts/create",
     "checkouts/update",
+    "orders/cancelled",
     "orders/create",
     "orders/paid",
 }
@@ -159,7 +160,7 @@ def test_webhooks_send_every_required_topic_to_the_shared_path(app_config):
 
     # then
     assert set(uris) == EVENT_TOPICS | COMPLIANCE_TOPICS
-    assert len(uris) == 10
+    assert len(uris) == 11
     for topic, topic_uris in uris.items():
         assert topic_uris == {WEBHOOK_PATH}, topic
 

@@ -91,6 +91,14 @@ ROUTE_TENANCY = {
     "/admin/static/<path:filename>": "the panel's static files, the same for"
     " every shop",
     "/api/admin/v1/openapi.json": "the API's document, the same for every shop",
+    "/api/widget/v1/game/seen": "tests/game/test_tenancy.py: counts in the"
+    " widget key's shop only",
+    "/api/widget/v1/game/collect": "tests/game/test_tenancy.py: credits the"
+    " widget key's shop only",
+    "/api/widget/v1/game/wallet": "tests/game/test_tenancy.py: shows the widget"
+    " key's shop only",
+    "/api/widget/v1/game/redeem": "tests/game/test_tenancy.py: spends the widget"
+    " key's shop only",
 }
 # Routes registered only when REVISIT_DEMO=1, so absent from the app above;
 # tests/channels/test_sandbox_outbox.py checks a demo app adds exactly these.

@@ -98,6 +98,7 @@ async function main() {
     __REVISIT_MESSAGES_CSS__: await minifiedCss('messages'),
     __REVISIT_PANEL_CSS__: await minifiedCss('panel'),
     __REVISIT_BINDING_CSS__: await minifiedCss('binding'),
+    __REVISIT_GAME_CSS__: await minifiedCss('game'),
   };
   const { chunks, files } = await buildChunks(chunkCss);
   const loader = await buildLoader();

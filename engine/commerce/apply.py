@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 
-from engine import reminders
+from engine import game, reminders
 from engine.binding.person import link_checkout
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.db import db
@@ -90,7 +90,7 @@ def apply_checkout(shop: Shop, payload: dict[str, Any]) -> Checkout | None:
 
 
 def apply_order(shop: Shop, payload: dict[str, Any]) -> Order | None:
-    """Apply an ``orders/create`` or ``orders/paid`` payload.
+    """Apply an ``orders/create``, ``orders/paid`` or ``orders/cancelled`` payload.
 
     Also marks the checkout and cart the order came from as completed, which
     is what stops reminders for them.
@@ -111,6 +111,7 @@ def apply_order(shop: Shop, payload: dict[str, Any]) -> Order | None:
 
     _complete_sources(shop, order)
     reminders.stop_for_order(shop, order)
+    game.note_order(shop, order, payload)
     return order
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, false, or_, select, update
 from engine.binding.models import ChannelBinding, ConsentRecord
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.db import db
+from engine.game.privacy import customer_wallets, forget_customer
 from engine.privacy.models import DataExport
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
@@ -39,6 +40,7 @@ def export_customer_data(shop: Shop, payload: dict[str, Any]) -> DataExport:
         "visitors": [_visitor_dict(visitor) for visitor in visitors],
         "checkouts": [_checkout_dict(checkout) for checkout in checkouts],
         "orders": [_order_dict(order) for order in orders],
+        "bonus_wallets": customer_wallets(shop, _str(customer.get("id"))),
     }
     export = DataExport(
         shop_id=shop.id,
@@ -87,6 +89,7 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
     _erase_bindings(shop, visitor_ids)
     for visitor in visitors:
         db.session.delete(visitor)
+    forget_customer(shop, _str(customer.get("id")))
     db.session.execute(
         delete(DataExport).where(
             DataExport.shop_id == shop.id,

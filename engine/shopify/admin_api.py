@@ -4,6 +4,12 @@ Every call sets timeouts, paces itself by the cost-based throttle the API
 reports in ``extensions.cost.throttleStatus``, and retries throttling, 429s,
 5xx answers and network errors with exponential backoff. GraphQL errors in a
 200 answer are raised, not returned as data.
+
+A mutation that is not idempotent (the platform offers no idempotency key
+for it, e.g. ``storeCreditAccountCredit``) is sent with ``resend=False``:
+then only failures that prove the platform did not run it are retried (a
+throttled call, a connection never made); a timeout after sending or a 5xx
+raises ``OutcomeUnknownError`` instead, for the caller to find out.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ from typing import Any
 import httpx
 
 from engine.runtime import current
-from engine.shopify.errors import AccessRevokedError, AdminApiError
+from engine.shopify.errors import (
+    AccessRevokedError,
+    AdminApiError,
+    OutcomeUnknownError,
+)
 from engine.shops.models import Shop
 from engine.shops.tokens import access_token_for, forget_access_token
 
@@ -30,6 +40,8 @@ BASE_BACKOFF = 0.5
 MAX_BACKOFF = 20.0
 # Assumed cost of a query we have not sent yet in this process.
 DEFAULT_QUERY_COST = 50
+# Transport errors raised before any byte of the request left.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass
@@ -102,16 +114,21 @@ class AdminApi:
         version = runtime.settings.shopify_api_version
         self._url = f"https://{shop.shop_domain}/admin/api/{version}/graphql.json"
 
-    def query(self, query: str, variables: dict | None = None) -> dict[str, Any]:
+    def query(
+        self, query: str, variables: dict | None = None, *, resend: bool = True
+    ) -> dict[str, Any]:
         """Run a query or mutation and return its ``data``.
+
+        ``resend=False`` for a mutation that must not run twice (see above).
 
         Raises:
             AccessRevokedError: the shop's token is no longer accepted.
+            OutcomeUnknownError: with ``resend=False``, the call may have run.
             AdminApiError: the call failed after all retries, or returned errors.
         """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self._pace(query)
-            outcome = self._attempt(query, variables)
+            outcome = self._attempt(query, variables, resend)
             if isinstance(outcome, dict):
                 return outcome
 
@@ -135,7 +152,9 @@ class AdminApi:
             )
             self._sleep(wait)
 
-    def _attempt(self, query: str, variables: dict | None) -> dict | _Retry:
+    def _attempt(
+        self, query: str, variables: dict | None, resend: bool
+    ) -> dict | _Retry:
         headers = {
             "X-Shopify-Access-Token": access_token_for(self.shop),
             "Content-Type": "application/json",
@@ -147,6 +166,8 @@ class AdminApi:
                 headers=headers,
             )
         except httpx.TransportError as exc:
+            if not resend and not isinstance(exc, NOT_SENT):
+                raise self._unknown(f"network error {type(exc).__name__}") from exc
             return _Retry(reason=f"network error {type(exc).__name__}")
 
         if response.status_code == 401:
@@ -158,6 +179,8 @@ class AdminApi:
         if response.status_code == 429:
             return _Retry("429 Too Many Requests", 429, _retry_after(response))
         if response.status_code >= 500:
+            if not resend:
+                raise self._unknown(f"HTTP {response.status_code}")
             return _Retry(f"HTTP {response.status_code}", response.status_code)
         if response.status_code != 200:
             raise AdminApiError(
@@ -167,6 +190,12 @@ class AdminApi:
             )
 
         return self._read(query, response)
+
+    def _unknown(self, reason: str) -> OutcomeUnknownError:
+        return OutcomeUnknownError(
+            f"The Admin API may or may not have run the mutation: {reason}.",
+            shop_domain=self.shop.shop_domain,
+        )
 
     def _read(self, query: str, response: httpx.Response) -> dict | _Retry:
         body = response.json()

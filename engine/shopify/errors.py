@@ -39,6 +39,14 @@ class AdminApiError(PlatformError):
         self.errors = errors or []
 
 
+class OutcomeUnknownError(AdminApiError):
+    """A mutation sent once that may or may not have run (timeout, 5xx).
+
+    Raised only for calls that must not be repeated blindly; the caller
+    looks at the platform's records to learn what happened.
+    """
+
+
 class OAuthError(PlatformError):
     """An install request or callback that must be refused.
 

@@ -47,6 +47,8 @@ HANDLERS: dict[str, Handler] = {
     "checkouts/update": apply_checkout,
     "orders/create": apply_order,
     "orders/paid": apply_order,
+    # Releases what a cancelled order held (bonus codes) and its credit.
+    "orders/cancelled": apply_order,
     "customers/data_request": export_customer_data,
     "customers/redact": redact_customer,
     # Access was already revoked when the delivery was recorded.

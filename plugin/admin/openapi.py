@@ -33,6 +33,7 @@ ERROR_TEXTS = {
     401: "No valid session token or team session.",
     403: "Not allowed: a wrong CSRF token, or an agent changing settings.",
     404: "No such thing in this shop.",
+    413: "The body is over the app's 2 MB limit.",
     422: "A value was refused; `field` names it.",
     429: "Too many attempts.",
     502: "The chat platform refused or did not answer.",
@@ -76,7 +77,7 @@ def operation(
     def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         declared = tuple(sorted({*errors, *(() if public else (401, 403))}))
         if body is not None:
-            declared = tuple(sorted({*declared, 400, 422}))
+            declared = tuple(sorted({*declared, 400, 413, 422}))
         if query is not None:
             declared = tuple(sorted({*declared, 422}))
         if "<" in rule:

@@ -10,7 +10,8 @@ Simplifications, each deliberate:
 
 - Cost follows the documented defaults only: scalars and enums 0, objects 1,
   connections 2 plus ``first`` times the cost of one item (``pageInfo`` and edge
-  wrappers are covered by the 2). Shopify also prices some fields specially.
+  wrappers are covered by the 2), mutations 10 plus what they select.
+  Shopify also prices some fields specially.
 - Search and paging are narrower than Shopify's; see ``shopify_search``.
 """
 
@@ -34,6 +35,7 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
+    OperationType,
     SelectionSetNode,
     VariableNode,
     build_schema,
@@ -54,6 +56,7 @@ from plugin.sandbox.shopify_nodes import (
     order_node,
     shop_node,
 )
+from plugin.sandbox.shopify_rewards import reward_resolvers
 from plugin.sandbox.shopify_search import (
     CHECKOUT_FILTERS,
     ORDER_FILTERS,
@@ -70,12 +73,14 @@ SCHEMA = build_schema(
 THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 
 _REQUESTED = object()
+MUTATION_COST = 10
 
 
 @dataclass
 class RequestContext:
     shop: ShopRecord
     scopes: frozenset[str]
+    now: datetime
 
 
 def execute_admin_query(
@@ -113,7 +118,7 @@ def execute_admin_query(
         SCHEMA,
         document,
         root_value=_root(),
-        context_value=RequestContext(shop, scopes),
+        context_value=RequestContext(shop, scopes, now),
         variable_values=variables,
         operation_name=operation_name,
     )
@@ -155,13 +160,20 @@ class QueryCost:
     def requested(self) -> int:
         if self._operation is None:
             return 0
-        root = SCHEMA.query_type
-        return self._selection(root, self._operation.selection_set, _REQUESTED)
+        return self._root_cost(_REQUESTED)
 
     def actual(self, data: dict[str, Any]) -> int:
         if self._operation is None:
             return 0
-        return self._selection(SCHEMA.query_type, self._operation.selection_set, data)
+        return self._root_cost(data)
+
+    def _root_cost(self, data: Any) -> int:
+        selection_set = self._operation.selection_set
+        if self._operation.operation != OperationType.MUTATION:
+            return self._selection(SCHEMA.query_type, selection_set, data)
+        mutations = sum(1 for _ in self._fields(selection_set))
+        payloads = self._selection(SCHEMA.mutation_type, selection_set, data)
+        return MUTATION_COST * mutations + payloads
 
     def _selection(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode, data: Any
@@ -174,7 +186,7 @@ class QueryCost:
             name = node.name.value
             if name.startswith("__"):
                 continue
-            named = get_named_type(parent.fields[name].type)
+            named = get_named_type(_field_of(parent, name).type)
             if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
                 value = data if data is _REQUESTED else data.get(_key(node))
                 total += self._abstract(node, value)
@@ -303,6 +315,17 @@ class QueryCost:
                 yield from self._fields(fragment.selection_set)
 
 
+def _field_of(parent: GraphQLObjectType | GraphQLInterfaceType, name: str):  # noqa: ANN202
+    """The field ``name`` of ``parent``, or of one of an interface's types (a
+    field selected in an inline fragment on that type)."""
+    if name in parent.fields:
+        return parent.fields[name]
+    for possible in SCHEMA.get_possible_types(parent):
+        if name in possible.fields:
+            return possible.fields[name]
+    raise KeyError(name)
+
+
 def _key(node: FieldNode) -> str:
     return node.alias.value if node.alias else node.name.value
 
@@ -357,6 +380,7 @@ def _root() -> dict[str, Any]:
         "abandonedCheckouts": _abandoned_checkouts,
         "orders": _orders,
         "nodes": _nodes,
+        **reward_resolvers(),
     }
 
 

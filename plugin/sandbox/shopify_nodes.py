@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugin.sandbox.shopify_catalog import Catalog
+
+if TYPE_CHECKING:
+    from plugin.sandbox.shopify_rewards import RewardBook
 
 # Payload values of ``financial_status`` and the enum GraphQL reports for them.
 FINANCIAL_STATUSES = {
@@ -83,6 +86,15 @@ class ShopRecord:
     checkouts: dict[str, StoredCheckout] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
+    # Customers, store credit and discount codes (see shopify_rewards).
+    rewards: RewardBook = field(default_factory=lambda: _new_reward_book())
+
+
+def _new_reward_book() -> RewardBook:
+    # shopify_rewards builds on this module's shapes, so it is imported late.
+    from plugin.sandbox.shopify_rewards import RewardBook
+
+    return RewardBook()
 
 
 def parse_time(text: str) -> datetime:

@@ -22,6 +22,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from plugin.sandbox.shopify_http import (
     token_grant_type,
 )
 from plugin.sandbox.shopify_nodes import CostBucket, ShopRecord, StoredCheckout
+from plugin.sandbox.shopify_rewards import StoredDiscount
 from plugin.sandbox.shopify_tokens import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_REFRESH_TOKEN,
@@ -312,6 +314,47 @@ class FakeShopifyPlatform:
         """Delete a product and its variants, as the merchant would."""
         with self._lock:
             self._shop(shop_domain).catalog.products.pop(product_id, None)
+
+    def add_customer(
+        self,
+        shop_domain: str,
+        customer_id: int,
+        email: str | None = None,
+        first_name: str | None = None,
+    ) -> None:
+        """Register a customer, whom store credit and codes can then name."""
+        with self._lock:
+            self._shop(shop_domain).rewards.customers[customer_id] = {
+                "id": customer_id,
+                "email": email,
+                "first_name": first_name,
+            }
+
+    def store_credit_balance(
+        self, shop_domain: str, customer_id: int, currency: str | None = None
+    ) -> Decimal:
+        """A customer's store credit balance (0 without an account)."""
+        with self._lock:
+            shop = self._shop(shop_domain)
+            wanted = currency or shop.currency
+            return sum(
+                (
+                    account.balance
+                    for account in shop.rewards.accounts.values()
+                    if account.customer_id == customer_id and account.currency == wanted
+                ),
+                Decimal(0),
+            )
+
+    def find_discount(self, shop_domain: str, code: str) -> StoredDiscount | None:
+        """The shop's code discount with this code (any case), if any."""
+        with self._lock:
+            return self._shop(shop_domain).rewards.discount_by_code(code)
+
+    def discounts(self, shop_domain: str) -> list[StoredDiscount]:
+        """Every code discount of the shop, oldest first."""
+        with self._lock:
+            return list(self._shop(shop_domain).rewards.discounts.values())
 
     def install(self, shop_domain: str, scopes: str | None = None) -> None:
         """Reinstall the app on a shop, as a Shopify-managed install would."""

@@ -43,6 +43,7 @@ from plugin.sandbox.storefront_carts import (
     ajax_line,
     empty_ajax_cart,
     webhook_payload,
+    with_discount_code,
 )
 from plugin.sandbox.storefront_catalog import (
     COLLECTIONS,
@@ -67,6 +68,8 @@ logger = logging.getLogger(__name__)
 
 THEME_ASSETS = Path(__file__).with_name("storefront_templates") / "assets"
 CART_COOKIE = "cart"
+# Set by /discount/<code>, as on the platform's storefronts.
+DISCOUNT_COOKIE = "discount_code"
 _STOREFRONTS_KEY = "fake_storefronts"
 _PLATFORM_KEY = "fake_shopify"
 
@@ -208,6 +211,23 @@ def cart_page(shop_domain: str) -> str:
     return _page(shop_domain, "cart", "cart.html")
 
 
+@bp.get("/store/<shop_domain>/discount/<code>")
+def apply_discount(shop_domain: str, code: str) -> Response:
+    """Shopify's shareable discount link: keep the code for the cart, go on.
+
+    ``redirect`` may only lead within the store, so the link cannot send a
+    shopper elsewhere.
+    """
+    _settings(shop_domain)
+    root = _root(shop_domain)
+    target = request.args.get("redirect") or root
+    if not target.startswith(root):
+        target = root
+    response = redirect(target)
+    response.set_cookie(DISCOUNT_COOKIE, code, path=root, samesite="Lax")
+    return response
+
+
 @bp.get("/store/<shop_domain>/images/<handle>.svg")
 def product_image(shop_domain: str, handle: str) -> Response:
     _settings(shop_domain)
@@ -249,7 +269,7 @@ def cart_json(shop_domain: str) -> Response:
     cart = _carts().find(request.cookies.get(CART_COOKIE))
     if cart is None:
         return jsonify(empty_ajax_cart(_currency()))
-    return jsonify(ajax_cart(cart, _root(shop_domain)))
+    return jsonify(_shown_cart(shop_domain, cart))
 
 
 @bp.post("/store/<shop_domain>/cart/add.js")
@@ -370,13 +390,24 @@ def _page(shop_domain: str, page_type: str, template: str, **values: Any) -> str
         shop=shop,
         root=_root(shop_domain),
         collections=COLLECTIONS,
-        cart=ajax_cart(cart, _root(shop_domain)) if cart else None,
+        cart=_shown_cart(shop_domain, cart) if cart else None,
         cart_count=cart.item_count if cart else 0,
         page_type=page_type,
         price=lambda cents: f"{shop.currency} {cents / 100:,.0f}",
         app_embed=_app_embed(shop_domain, settings, page_type, product_value),
         **values,
     )
+
+
+def _shown_cart(shop_domain: str, cart: Cart) -> dict[str, Any]:
+    """The cart as /cart.js and the cart page show it, with any code applied."""
+    ajax = ajax_cart(cart, _root(shop_domain))
+    code = request.cookies.get(DISCOUNT_COOKIE)
+    if not code:
+        return ajax
+    platform = _platform()
+    discount = platform.find_discount(shop_domain, code)
+    return with_discount_code(ajax, code, discount, platform.current_time())
 
 
 def _app_embed(

@@ -14,7 +14,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugin.sandbox.storefront_catalog import (
     VENDOR,
@@ -23,6 +23,9 @@ from plugin.sandbox.storefront_catalog import (
     money,
     variant_by_id,
 )
+
+if TYPE_CHECKING:
+    from plugin.sandbox.shopify_rewards import StoredDiscount
 
 
 class CartError(Exception):
@@ -218,6 +221,44 @@ def empty_ajax_cart(currency: str) -> dict[str, Any]:
         "items_subtotal_price": 0,
         "cart_level_discount_applications": [],
     }
+
+
+def with_discount_code(
+    ajax: dict[str, Any], code: str, discount: StoredDiscount | None, now: datetime
+) -> dict[str, Any]:
+    """The cart as /cart.js shows it with a code applied (the ``discount_code``
+    cookie that /discount/<code> sets), or marked not applicable.
+
+    An amount-off code takes its amount off the whole cart, never below zero;
+    the storefront has no signed-in customers, so a code for named
+    customers does not apply here.
+    """
+    refusal = "This discount code doesn't exist." if discount is None else None
+    refusal = refusal or discount.refusal(now, customer_id=None)
+    applies = refusal is None and ajax["item_count"] > 0
+    ajax = {**ajax, "discount_codes": [{"code": code, "applicable": applies}]}
+    if not applies:
+        ajax["discount_refusal"] = refusal
+        return ajax
+
+    cents = min(int(discount.amount * 100), ajax["total_price"])
+    ajax["total_discount"] = cents
+    ajax["total_price"] -= cents
+    ajax["cart_level_discount_applications"] = [
+        {
+            "type": "discount_code",
+            "key": discount.code,
+            "title": discount.code,
+            "description": None,
+            "value": str(discount.amount),
+            "value_type": "fixed_amount",
+            "allocation_method": "across",
+            "target_selection": "all",
+            "target_type": "line_item",
+            "total_allocated_amount": cents,
+        }
+    ]
+    return ajax
 
 
 def webhook_payload(cart: Cart) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""The storefront widget's API: ``/api/widget/v1/page`` and ``/events``.
+"""The storefront widget's API: ``/api/widget/v1/page``, ``/events``, ``/game/*``.
 
 Public and cross-origin: a request names its shop by the public widget key
-and must come from one of that shop's storefront origins (CORS). The views
-read at most a little (cached shop and rules, the visitor's footprint) and
-never write to the database: events go to ``engine.tracking.buffer``.
+and must come from one of that shop's storefront origins (CORS). The page
+and events views read at most a little (cached shop and rules, the
+visitor's footprint) and never write to the database: events go to
+``engine.tracking.buffer``. The bonus game's views (``game``) are the
+exception: collecting and redeeming are writes, one short transaction each.
 """
 
 from flask import Blueprint
@@ -19,4 +21,4 @@ def _give_app_its_event_buffer(state: BlueprintSetupState) -> None:
     buffer.init_app(state.app)
 
 
-from plugin.widget_api import binding, routes  # noqa: E402,F401  (the routes)
+from plugin.widget_api import binding, game, routes  # noqa: E402,F401  (the routes)

@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.binding.popup import widget_feature
 from engine.db import utcnow
+from engine.game.collectibles import collectible_for_page_view, game_is_on
 from engine.onsite.selection import message_for_page_view
 from engine.runtime import current
 from engine.tracking.buffer import accept
@@ -34,8 +35,9 @@ from plugin.widget_api.schemas import EVENTS_REQUEST, PAGE_REQUEST, first_error
 MAX_BODY = 32 * 1024
 # sendBeacon sends a string as text/plain, which needs no CORS preflight.
 BODY_TYPES = ("", "text/plain", "application/json")
-# What the widget may offer besides messages; each arrives with its own issue.
-# Binding's is worked out per shop and page (engine.binding.popup).
+# What the widget may offer besides messages, before the shop's own answer:
+# binding's is worked out per shop and page (engine.binding.popup), the game
+# is on for a shop running a live campaign (engine.game).
 FEATURES = {"chat": False, "game": False}
 
 bp.after_request(add_cors_headers)
@@ -67,17 +69,29 @@ def page() -> Response:
     facts, message = message_for_page_view(
         shop.shop_id, known, page["url"], locale, now
     )
+    collectible = collectible_for_page_view(
+        secret_key,
+        shop.shop_id,
+        visitor.public_id,
+        visitor.known,
+        page,
+        locale,
+        payload["event_id"],
+    )
+    features = {
+        **FEATURES,
+        "game": FEATURES["game"] or game_is_on(shop.shop_id),
+        "binding": widget_feature(
+            shop.shop_id, page["url"], page.get("page_type"), locale
+        ),
+    }
     return _json(
         {
             "visitor_token": visitor.token,
             "visit_count": facts.visit_count,
             "message": message,
-            "features": {
-                **FEATURES,
-                "binding": widget_feature(
-                    shop.shop_id, page["url"], page.get("page_type"), locale
-                ),
-            },
+            "collectible": collectible,
+            "features": features,
             "chunks": entry_chunks(),
         }
     )

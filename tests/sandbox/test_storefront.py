@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from engine.shopify.rewards import CREATE_DISCOUNT_CODE
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from plugin.sandbox.storefront import open_storefront, wait_for_webhooks
 
@@ -221,3 +222,88 @@ def test_product_images_are_svg_drawings(shopper: FlaskClient) -> None:
     assert response.mimetype == "image/svg+xml"
     assert 'width="600" height="600"' in response.get_data(as_text=True)
     assert 'aria-label="Cozy Donut Pet Bed"' in response.get_data(as_text=True)
+
+
+def _make_code(store: FakeShopifyPlatform, code: str, **changes: Any) -> None:
+    basic = {
+        "title": "Bonus",
+        "code": code,
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "2030-01-01T00:00:00Z",
+        "context": {"all": "ALL"},
+        "customerGets": {
+            "value": {"discountAmount": {"amount": "50.00"}},
+            "items": {"all": True},
+        },
+        "usageLimit": 1,
+        **changes,
+    }
+    answer = store.run_graphql(
+        SHOP,
+        frozenset({"write_discounts"}),
+        {"query": CREATE_DISCOUNT_CODE, "variables": {"basicCodeDiscount": basic}},
+    )
+    assert answer["data"]["discountCodeBasicCreate"]["userErrors"] == []
+
+
+def test_discount_link_applies_the_code_to_the_cart(
+    store: FakeShopifyPlatform, shopper: FlaskClient, webhooks: list
+) -> None:
+    # given a code on the platform and a cart of TWD 320
+    _make_code(store, "BONUS-ROPE")
+    shopper.post(ROOT + "cart/add.js", json={"id": 45_100_000_000_031, "quantity": 1})
+
+    # when the shopper follows the code's link
+    response = shopper.get(
+        ROOT + "discount/BONUS-ROPE", query_string={"redirect": ROOT + "cart"}
+    )
+
+    # then they land on the cart, which shows the code taken off the total
+    assert response.status_code == 302
+    assert response.headers["Location"] == ROOT + "cart"
+    cart = shopper.get(ROOT + "cart.js").get_json()
+    assert cart["discount_codes"] == [{"code": "BONUS-ROPE", "applicable": True}]
+    assert (cart["total_discount"], cart["total_price"]) == (5000, 27000)
+    assert cart["cart_level_discount_applications"][0]["title"] == "BONUS-ROPE"
+    page = shopper.get(ROOT + "cart").get_data(as_text=True)
+    assert "Discount BONUS-ROPE: <strong>−TWD 50</strong>" in page
+
+
+def test_discount_link_never_leads_off_the_store(
+    store: FakeShopifyPlatform, shopper: FlaskClient
+) -> None:
+    # when a link's redirect points elsewhere
+    response = shopper.get(
+        ROOT + "discount/ANY", query_string={"redirect": "https://evil.example/"}
+    )
+
+    # then it goes to the store's home instead
+    assert response.headers["Location"] == ROOT
+
+
+@pytest.mark.parametrize(
+    ("code", "refusal"),
+    [
+        ("NO-SUCH-CODE", "This discount code doesn't exist."),
+        ("BONUS-OLD", "This discount code isn't valid right now."),
+    ],
+)
+def test_unusable_code_is_shown_as_not_applied(
+    store: FakeShopifyPlatform,
+    shopper: FlaskClient,
+    webhooks: list,
+    code: str,
+    refusal: str,
+) -> None:
+    # given an expired code, and a cart
+    _make_code(store, "BONUS-OLD", endsAt="2026-02-01T00:00:00Z")
+    shopper.post(ROOT + "cart/add.js", json={"id": 45_100_000_000_031, "quantity": 1})
+
+    # when the shopper follows a link with an unusable code
+    shopper.get(ROOT + "discount/" + code)
+
+    # then the cart keeps its total and says why
+    cart = shopper.get(ROOT + "cart.js").get_json()
+    assert cart["discount_codes"] == [{"code": code, "applicable": False}]
+    assert cart["total_price"] == 32000
+    assert cart["discount_refusal"] == refusal

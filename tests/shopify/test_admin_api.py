@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from engine.shopify.admin_api import AdminApi, throttle_book
-from engine.shopify.errors import AccessRevokedError, AdminApiError
+from engine.shopify.errors import (
+    AccessRevokedError,
+    AdminApiError,
+    OutcomeUnknownError,
+)
 from engine.shopify.queries import SHOP_DETAILS
 from engine.shops.models import Shop
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
@@ -144,3 +148,34 @@ def test_query_retries_throttled_answer(
     # then the throttled answer was retried after a pause, not raised
     assert data["shop"]["myshopifyDomain"] == SHOP_DOMAIN
     assert len(sleeps) >= 1
+
+
+def test_mutation_sent_once_raises_when_its_outcome_is_unknown(
+    shop: Shop, platform: FakeShopifyPlatform
+) -> None:
+    # given a 502 after the request went out (it may have run)
+    platform.inject_faults("graphql", [502])
+    calls = platform.graphql_calls
+
+    # when a mutation that must not run twice is sent
+    with pytest.raises(OutcomeUnknownError) as unknown:
+        AdminApi(shop, sleep=Sleeps()).query(SHOP_DETAILS, resend=False)
+
+    # then it was not sent again
+    assert platform.graphql_calls == calls + 1
+    assert "may or may not have run" in str(unknown.value)
+
+
+def test_mutation_sent_once_still_retries_what_never_ran(
+    shop: Shop, platform: FakeShopifyPlatform
+) -> None:
+    # given a 429 (the platform refused to run it)
+    platform.inject_faults("graphql", [429])
+    sleeps = Sleeps()
+
+    # when
+    data = AdminApi(shop, sleep=sleeps).query(SHOP_DETAILS, resend=False)
+
+    # then it was retried and answered
+    assert data["shop"]["myshopifyDomain"] == SHOP_DOMAIN
+    assert sleeps == [1.0]

@@ -101,6 +101,7 @@ function run(name, method, ...args) {
       guard((chunk) =>
         chunk[method](...args, {
           config,
+          answer,
           message: answer.message,
           features: answer.features || {},
           track,

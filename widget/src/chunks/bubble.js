@@ -1,5 +1,6 @@
 // The closed bubble, shown when the app turned on a feature (chat, bonus
-// game, LINE/Messenger binding) for this shop. Pressing it loads the panel.
+// game, LINE/Messenger binding) for this shop. Pressing it loads the panel;
+// on a bonus game's target page it also fetches the game for the collectible.
 
 import { widgetFrame } from '../frame.js';
 import { bubbleTexts, pick } from '../i18n.js';
@@ -25,4 +26,8 @@ export function mount(context) {
     import('./panel.js').then(context.guard((chunk) => chunk.toggle(frame, context, button)), () => {}),
   ));
   frame.append(button);
+  // A target page of the bonus game: its collectible appears in time.
+  if (context.answer && context.answer.collectible) {
+    import('./game.js').then(context.guard((chunk) => chunk.collectible(context)), () => {});
+  }
 }
