@@ -15,6 +15,9 @@ from plugin import create_app, logs
 
 logger = logging.getLogger(__name__)
 
+# How long a starting worker waits for its webhook dispatcher to listen.
+DISPATCHER_START_SECONDS = 30.0
+
 
 @click.group()
 def cli() -> None:
@@ -68,7 +71,10 @@ def worker(burst: bool, no_scheduler: bool) -> None:
     app = create_app()
     worker = make_worker(app)
     if not burst:
-        start_dispatcher(app)
+        dispatcher = start_dispatcher(app)
+        # Its first round runs before the first fork: see the dispatcher.
+        if dispatcher is not None:
+            dispatcher.wait_listening(DISPATCHER_START_SECONDS)
     worker.work(with_scheduler=not no_scheduler, burst=burst)
 
 

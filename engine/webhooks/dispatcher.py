@@ -7,11 +7,17 @@ that records a delivery, and enqueues ``apply_delivery`` for each. On every
 recorded while no dispatcher listened is not left behind; the periodic sweep
 catches anything else. Several dispatchers may queue the same delivery: its
 job id is unique, so one job exists, and applying is idempotent anyway.
+
+The worker forks a work-horse per job while this thread runs. A fork taken
+while the thread held a lock of the database or Redis pools would leave the
+horse waiting on it for good, so each round of work holds ``_fork_guard``
+and a fork waits for it (``os.register_at_fork``): rounds take milliseconds.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import psycopg
@@ -27,6 +33,13 @@ from engine.webhooks.models import RECEIVED, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
+_fork_guard = threading.Lock()
+os.register_at_fork(
+    before=_fork_guard.acquire,
+    after_in_parent=_fork_guard.release,
+    after_in_child=_fork_guard.release,
+)
+
 # How often the listening loop wakes to check whether it should stop.
 POLL_SECONDS = 1.0
 RECONNECT_SECONDS = 2.0
@@ -39,6 +52,7 @@ class Dispatcher:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._stopped = threading.Event()
+        self._listening = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="webhook-dispatcher", daemon=True
         )
@@ -46,6 +60,10 @@ class Dispatcher:
     def start(self) -> Dispatcher:
         self._thread.start()
         return self
+
+    def wait_listening(self, timeout: float) -> bool:
+        """Until the first round (the waiting deliveries) is done; False on timeout."""
+        return self._listening.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopped.set()
@@ -62,9 +80,10 @@ class Dispatcher:
     def _listen(self) -> None:
         with psycopg.connect(_libpq_url(self.app), autocommit=True) as connection:
             connection.execute(f"LISTEN {DELIVERIES_CHANNEL}")
-            with self.app.app_context():
+            with _fork_guard, self.app.app_context():
                 queue_waiting_deliveries()
             logger.info("webhooks.dispatcher_listening")
+            self._listening.set()
 
             while not self._stopped.is_set():
                 ids = [
@@ -72,7 +91,7 @@ class Dispatcher:
                     for notice in connection.notifies(timeout=POLL_SECONDS)
                 ]
                 if ids:
-                    with self.app.app_context():
+                    with _fork_guard, self.app.app_context():
                         for delivery_id in ids:
                             queue_delivery(delivery_id)
 
