@@ -63,11 +63,14 @@ ROUTE_TENANCY = {
         " member's shop only; another shop's ids are 404"
         for route in (
             "/admin",
+            "/admin/binding",
             "/admin/channels",
             "/admin/flow",
             "/admin/messages",
             "/admin/results",
             "/admin/team",
+            "/api/admin/v1/binding/funnel",
+            "/api/admin/v1/binding/popup",
             "/api/admin/v1/carts",
             "/api/admin/v1/channels",
             "/api/admin/v1/channels/<any(line, messenger):channel>",

@@ -2,13 +2,14 @@
 
 Counted per shop, channel and UTC day in ``binding_funnel_days`` with one
 upsert each; a pop-up offering two channels counts as shown on both.
-``funnel_of`` sums a period for the merchant.
+``funnel_of`` sums a period for the merchant; ``funnel_days`` gives it
+day by day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +22,9 @@ SHOWN = "shown"
 CLICKED = "clicked"
 BOUND = "bound"
 STAGES = (SHOWN, CLICKED, BOUND)
+
+
+MAX_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -80,5 +84,46 @@ def funnel_of(
     }
     return [
         FunnelCounts(channel, *(int(n) for n in rows.get(channel, (0, 0, 0))))
+        for channel in CHANNELS
+    ]
+
+
+@dataclass(frozen=True)
+class FunnelDay:
+    """One channel's funnel on one UTC day."""
+
+    day: date
+    channel: str
+    shown: int
+    clicked: int
+    bound: int
+
+
+def funnel_days(shop: Shop, since: date, until: date) -> list[FunnelDay]:
+    """Every day from ``since`` to ``until`` (UTC days), each channel, zeros kept.
+
+    Days come in order, channels in ``CHANNELS`` order within a day; a day
+    with nothing counted has zeros, so a chart gets every column.
+    """
+    if since > until or (until - since).days + 1 > MAX_DAYS:
+        raise ValueError(f"No funnel period from {since} to {until}.")
+    rows = db.session.execute(
+        select(
+            BindingFunnelDay.day,
+            BindingFunnelDay.channel,
+            BindingFunnelDay.shown,
+            BindingFunnelDay.clicked,
+            BindingFunnelDay.bound,
+        ).where(
+            BindingFunnelDay.shop_id == shop.id,
+            BindingFunnelDay.day >= since,
+            BindingFunnelDay.day <= until,
+        )
+    )
+    counted = {(day, channel): counts for day, channel, *counts in rows}
+    days = (since + timedelta(days=n) for n in range((until - since).days + 1))
+    return [
+        FunnelDay(day, channel, *counted.get((day, channel), (0, 0, 0)))
+        for day in days
         for channel in CHANNELS
     ]

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +35,15 @@ from engine.runtime import current
 from engine.shops.models import Shop
 
 T = TypeVar("T")
+
+
+class Unchanged(Enum):
+    """A setting an edit leaves out: its stored value stays as it is."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +105,12 @@ def _account(shop: Shop, channel: str) -> ChannelAccount:
 
 LINE_CHANNEL_ID = re.compile(r"\d{10}")
 LINE_CHANNEL_SECRET = re.compile(r"[0-9a-f]{32}")
+# A basic ID is "@" and LINE's random string ("@123abcde"); a premium ID
+# replaces the string with the merchant's own. The column holds 32.
+LINE_BASIC_ID = re.compile(r"@[A-Za-z0-9._-]{1,31}")
+BASIC_ID_RULE = (
+    "a LINE basic ID is @ and up to 31 letters, digits, '.', '_' or '-', like @123abcde"
+)
 # Channel access tokens and Page tokens are opaque; these are the characters
 # both platforms issue them in.
 ACCESS_TOKEN = re.compile(r"[A-Za-z0-9+/=._\-]{20,1024}")
@@ -129,6 +145,11 @@ class ChannelSettings:
     token_set: bool
     test_recipient_id: str | None
     quota_paused_until: datetime | None
+    # LINE only (None and False for Messenger): the LINE Login channel and
+    # the basic ID shoppers bind through.
+    login_channel_id: str | None = None
+    login_secret_set: bool = False
+    basic_id: str | None = None
 
 
 def channel_settings(shop: Shop) -> list[ChannelSettings]:
@@ -163,9 +184,20 @@ def channel_settings(shop: Shop) -> list[ChannelSettings]:
                     if account is not None and account.quota_paused()
                     else None
                 ),
+                **(_line_binding_settings(account) if line else {}),
             )
         )
     return settings
+
+
+def _line_binding_settings(account: ChannelAccount | None) -> dict[str, object]:
+    if account is None:
+        return {}
+    return {
+        "login_channel_id": account.line_login_channel_id,
+        "login_secret_set": bool(account.line_login_channel_secret),
+        "basic_id": account.line_basic_id,
+    }
 
 
 def save_line_settings(
@@ -174,11 +206,19 @@ def save_line_settings(
     channel_secret: str | None,
     channel_access_token: str | None,
     test_recipient_id: str | None,
+    *,
+    login_channel_id: str | None | Unchanged = UNCHANGED,
+    login_channel_secret: str | None = None,
+    basic_id: str | None | Unchanged = UNCHANGED,
 ) -> ChannelAccount:
     """Check and store the LINE channel; a secret left empty keeps the stored one.
 
-    The access token is tried against LINE before anything is stored. The
-    caller commits.
+    The Messaging API channel sends; the LINE Login channel and the basic ID
+    are how shoppers bind (either is enough): an empty id or basic ID
+    removes it, ``UNCHANGED`` keeps what is stored. The access token is
+    tried against LINE before anything is stored; the Login channel has no
+    endpoint that checks its credentials without a shopper signing in, so
+    only their format is checked. The caller commits.
 
     Raises:
         InvalidChannelSettingError: naming the field at fault.
@@ -207,6 +247,12 @@ def save_line_settings(
         ACCESS_TOKEN,
         "a channel access token is 20 or more letters and digits",
     )
+    login = _line_login(stored, channel_id, login_channel_id, login_channel_secret)
+    basic = (
+        (stored.line_basic_id if stored else None)
+        if basic_id is UNCHANGED
+        else _optional("line", "basic_id", basic_id, LINE_BASIC_ID, BASIC_ID_RULE)
+    )
     recipient = _recipient("line", test_recipient_id)
     _refused_as_field(
         "line",
@@ -214,18 +260,64 @@ def save_line_settings(
         lambda: verify_access_token(current().settings.line_api_base_url, token),
     )
 
-    # The binding settings (LINE Login, basic id) are not edited here: kept.
     account = connect_line(
         shop,
         channel_id,
         secret,
         token,
-        login_channel_id=stored.line_login_channel_id if stored else None,
-        login_channel_secret=stored.line_login_channel_secret if stored else None,
-        basic_id=stored.line_basic_id if stored else None,
+        login_channel_id=login[0],
+        login_channel_secret=login[1],
+        basic_id=basic,
     )
     account.test_recipient_id = recipient
     return account
+
+
+def _line_login(
+    stored: ChannelAccount | None,
+    channel_id: str,
+    login_channel_id: str | None | Unchanged,
+    login_channel_secret: str | None,
+) -> tuple[str | None, str | None]:
+    """The LINE Login channel's id and secret, both or neither."""
+    stored_id = stored.line_login_channel_id if stored else None
+    if login_channel_id is UNCHANGED:
+        if not login_channel_secret:
+            return stored_id, stored.line_login_channel_secret if stored else None
+        login_channel_id = stored_id
+    login_id = _optional(
+        "line",
+        "login_channel_id",
+        login_channel_id,
+        LINE_CHANNEL_ID,
+        "LINE Login channel ids are 10 digits",
+    )
+    if login_id is None:
+        if login_channel_secret:
+            raise InvalidChannelSettingError(
+                "line",
+                "login_channel_id",
+                "Give the LINE Login channel's id with its secret.",
+            )
+        return None, None
+    if login_id == channel_id:
+        raise InvalidChannelSettingError(
+            "line",
+            "login_channel_id",
+            "This is the Messaging API channel's id; the LINE Login channel is"
+            " another channel of the same provider, with an id of its own.",
+        )
+    # A secret belongs to its channel: a different Login channel needs its own.
+    same_channel = stored is not None and stored_id == login_id
+    secret = _kept_or_checked(
+        "line",
+        "login_channel_secret",
+        login_channel_secret,
+        stored.line_login_channel_secret if same_channel else None,
+        LINE_CHANNEL_SECRET,
+        "LINE Login channel secrets are 32 hexadecimal characters",
+    )
+    return login_id, secret
 
 
 def save_messenger_settings(
@@ -340,15 +432,22 @@ def _kept_or_checked(
     return _checked(channel, field, value, pattern, rule)
 
 
-def _recipient(channel: str, value: str | None) -> str | None:
-    if value in (None, ""):
+def _optional(
+    channel: str, field: str, value: str | None, pattern: re.Pattern, rule: str
+) -> str | None:
+    """An optional setting: empty is None (removed), anything else checked."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    return _checked(channel, field, value, pattern, rule)
+
+
+def _recipient(channel: str, value: str | None) -> str | None:
     rule = (
         "a LINE user id is U and 32 hexadecimal characters"
         if channel == "line"
         else "a page-scoped id (PSID) is digits"
     )
-    return _checked(channel, "test_recipient_id", value, RECIPIENT_ID[channel], rule)
+    return _optional(channel, "test_recipient_id", value, RECIPIENT_ID[channel], rule)
 
 
 def _refused_as_field(channel: str, field: str, check: Callable[[], T]) -> T:

@@ -12,7 +12,9 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from engine.binding.addresses import setup_addresses
 from engine.channels.accounts import (
+    UNCHANGED,
     channel_settings,
     disconnect,
     opening_hours,
@@ -362,6 +364,9 @@ def put_line(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
             body.get("channel_secret"),
             body.get("channel_access_token"),
             body.get("test_recipient_id"),
+            login_channel_id=body.get("login_channel_id", UNCHANGED),
+            login_channel_secret=body.get("login_channel_secret"),
+            basic_id=body.get("basic_id", UNCHANGED),
         )
     )
     return channels_data(viewer)
@@ -419,6 +424,7 @@ def channels_data(viewer: Viewer) -> dict[str, Any]:
             "timezone": viewer.shop.timezone,
             "opening_hours": opening_hours(viewer.shop),
         },
+        "addresses": vars(setup_addresses(viewer.shop)),
     }
 
 

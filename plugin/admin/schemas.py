@@ -200,6 +200,11 @@ class LineSettingsInSchema(Strict):
     channel_secret = fields.String(allow_none=True, validate=Length(max=256))
     channel_access_token = fields.String(allow_none=True, validate=Length(max=2048))
     test_recipient_id = fields.String(allow_none=True, validate=Length(max=128))
+    # Binding: left out keeps the stored Login channel and basic ID, empty
+    # removes them; an empty Login secret keeps the one of the same channel.
+    login_channel_id = fields.String(allow_none=True, validate=Length(max=64))
+    login_channel_secret = fields.String(allow_none=True, validate=Length(max=256))
+    basic_id = fields.String(allow_none=True, validate=Length(max=64))
 
 
 class MessengerSettingsInSchema(Strict):
@@ -216,6 +221,16 @@ class ChannelSettingsSchema(Strict):
     token_set = fields.Boolean(required=True)
     test_recipient_id = fields.String(allow_none=True, required=True)
     quota_paused_until = fields.AwareDateTime(allow_none=True, required=True)
+    login_channel_id = fields.String(allow_none=True, required=True)
+    login_secret_set = fields.Boolean(required=True)
+    basic_id = fields.String(allow_none=True, required=True)
+
+
+class SetupAddressesSchema(Strict):
+    line_login_callback_url = fields.String(allow_none=True, required=True)
+    line_webhook_url = fields.String(allow_none=True, required=True)
+    messenger_webhook_url = fields.String(required=True)
+    messenger_webhook_ready = fields.Boolean(required=True)
 
 
 class ScheduleSchema(Strict):
@@ -233,6 +248,7 @@ class ScheduleSchema(Strict):
 class ChannelsSchema(Strict):
     channels = fields.List(fields.Nested(ChannelSettingsSchema), required=True)
     schedule = fields.Nested(ScheduleSchema, required=True)
+    addresses = fields.Nested(SetupAddressesSchema, required=True)
 
 
 # --- results ------------------------------------------------------------------

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from flask.testing import FlaskClient
 
 from engine.channels.registry import account_of
 from engine.db import db
+from engine.runtime import current
 from engine.shops.models import Shop
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
-from tests.admin import bearer
+from tests.admin import HTTPS, bearer, member, sign_in
+from tests.conftest import APP_URL
 
 CHANNEL_ID = "2000000001"
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -16,6 +21,9 @@ TOKEN = "line-long-lived-token-0123456789"
 ME = "U" + "a" * 32
 PAGE_ID = "100000000000001"
 PAGE_TOKEN = "page-access-token-0123456789"
+LOGIN_ID = "2000000099"
+LOGIN_SECRET = "fedcba9876543210fedcba9876543210"
+BASIC_ID = "@123abcde"
 
 
 def _line_body(**changes: object) -> dict:
@@ -24,8 +32,28 @@ def _line_body(**changes: object) -> dict:
         "channel_secret": SECRET,
         "channel_access_token": TOKEN,
         "test_recipient_id": ME,
+        "login_channel_id": LOGIN_ID,
+        "login_channel_secret": LOGIN_SECRET,
+        "basic_id": BASIC_ID,
         **changes,
     }
+
+
+def _binding_settings(shop: Shop) -> tuple:
+    db.session.expire_all()
+    account = account_of(shop.id, "line")
+    return (
+        account.line_login_channel_id,
+        account.line_login_channel_secret,
+        account.line_basic_id,
+    )
+
+
+def _connected(client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop) -> None:
+    response = client.put(
+        "/api/admin/v1/channels/line", headers=bearer(platform, shop), json=_line_body()
+    )
+    assert response.status_code == 200, response.json
 
 
 def test_line_settings_are_checked_saved_and_never_shown(
@@ -51,14 +79,18 @@ def test_line_settings_are_checked_saved_and_never_shown(
         "token_set": True,
         "test_recipient_id": ME,
         "quota_paused_until": None,
+        "login_channel_id": LOGIN_ID,
+        "login_secret_set": True,
+        "basic_id": BASIC_ID,
     }
-    assert SECRET not in response.get_data(as_text=True)
-    assert TOKEN not in response.get_data(as_text=True)
+    for secret in (SECRET, TOKEN, LOGIN_SECRET):
+        assert secret not in response.get_data(as_text=True)
     account = account_of(shop.id, "line")
     assert (account.line_channel_secret, account.line_channel_access_token) == (
         SECRET,
         TOKEN,
     )
+    assert _binding_settings(shop) == (LOGIN_ID, LOGIN_SECRET, BASIC_ID)
 
 
 def test_line_settings_empty_secrets_keep_the_stored_ones(
@@ -72,7 +104,9 @@ def test_line_settings_empty_secrets_keep_the_stored_ones(
     )
 
     # when
-    body = _line_body(channel_secret="", channel_access_token=None)
+    body = _line_body(
+        channel_secret="", channel_access_token=None, login_channel_secret=""
+    )
     response = client.put(
         "/api/admin/v1/channels/line", headers=bearer(platform, shop), json=body
     )
@@ -81,6 +115,181 @@ def test_line_settings_empty_secrets_keep_the_stored_ones(
     assert response.status_code == 200
     db.session.expire_all()
     assert account_of(shop.id, "line").line_channel_secret == SECRET
+    assert _binding_settings(shop) == (LOGIN_ID, LOGIN_SECRET, BASIC_ID)
+
+
+def test_line_settings_left_out_keep_the_binding_settings(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given
+    line, _ = chat_fakes
+    line.add_channel(CHANNEL_ID, TOKEN, SECRET)
+    _connected(client, platform, shop)
+
+    # when a client that knows only the Messaging API fields saves
+    body = {"channel_id": CHANNEL_ID, "channel_access_token": TOKEN}
+    response = client.put(
+        "/api/admin/v1/channels/line", headers=bearer(platform, shop), json=body
+    )
+
+    # then
+    assert response.status_code == 200
+    assert _binding_settings(shop) == (LOGIN_ID, LOGIN_SECRET, BASIC_ID)
+
+
+def test_line_binding_settings_emptied_are_removed(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given
+    line, _ = chat_fakes
+    line.add_channel(CHANNEL_ID, TOKEN, SECRET)
+    _connected(client, platform, shop)
+
+    # when
+    body = _line_body(login_channel_id="", login_channel_secret=None, basic_id=None)
+    response = client.put(
+        "/api/admin/v1/channels/line", headers=bearer(platform, shop), json=body
+    )
+
+    # then
+    assert response.status_code == 200
+    shown = response.json["channels"][0]
+    assert (shown["login_channel_id"], shown["login_secret_set"]) == (None, False)
+    assert _binding_settings(shop) == (None, None, None)
+
+
+def test_line_login_channel_changed_needs_its_own_secret(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given
+    line, _ = chat_fakes
+    line.add_channel(CHANNEL_ID, TOKEN, SECRET)
+    _connected(client, platform, shop)
+
+    # when the Login channel changes and its secret is left empty
+    body = _line_body(login_channel_id="2000000098", login_channel_secret="")
+    response = client.put(
+        "/api/admin/v1/channels/line", headers=bearer(platform, shop), json=body
+    )
+
+    # then
+    assert response.status_code == 422
+    assert response.json == {
+        "detail": "login_channel_secret: This is required: LINE Login channel"
+        " secrets are 32 hexadecimal characters.",
+        "code": "invalid_channel_setting",
+        "field": "login_channel_secret",
+    }
+    assert _binding_settings(shop) == (LOGIN_ID, LOGIN_SECRET, BASIC_ID)
+
+
+BINDING_REFUSALS = {
+    "login-id-not-digits": (
+        {"login_channel_id": "line-login"},
+        "login_channel_id",
+        "LINE Login channel ids are 10 digits; got 'line-login'.",
+    ),
+    "login-id-of-the-messaging-channel": (
+        {"login_channel_id": CHANNEL_ID},
+        "login_channel_id",
+        "This is the Messaging API channel's id; the LINE Login channel is"
+        " another channel of the same provider, with an id of its own.",
+    ),
+    "login-secret-without-its-channel": (
+        {"login_channel_id": None},
+        "login_channel_id",
+        "Give the LINE Login channel's id with its secret.",
+    ),
+    "login-secret-not-hex": (
+        {"login_channel_secret": "not-a-secret"},
+        "login_channel_secret",
+        "LINE Login channel secrets are 32 hexadecimal characters; got 'not-a-secret'.",
+    ),
+    "basic-id-without-at": (
+        {"basic_id": "123abcde"},
+        "basic_id",
+        "a LINE basic ID is @ and up to 31 letters, digits, '.', '_' or '-',"
+        " like @123abcde; got '123abcde'.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BINDING_REFUSALS))
+def test_line_binding_setting_of_wrong_shape_is_refused_at_its_field(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes, case
+) -> None:
+    # given
+    line, _ = chat_fakes
+    changes, field, detail = BINDING_REFUSALS[case]
+
+    # when
+    response = client.put(
+        "/api/admin/v1/channels/line",
+        headers=bearer(platform, shop),
+        json=_line_body(**changes),
+    )
+
+    # then nothing is stored, and LINE was not asked
+    assert response.status_code == 422
+    assert response.json == {
+        "detail": f"{field}: {detail}",
+        "code": "invalid_channel_setting",
+        "field": field,
+    }
+    assert account_of(shop.id, "line") is None
+    assert line.calls == []
+
+
+def test_channels_show_the_addresses_to_register_once_line_is_saved(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given
+    line, _ = chat_fakes
+    line.add_channel(CHANNEL_ID, TOKEN, SECRET)
+    before = client.get("/api/admin/v1/channels", headers=bearer(platform, shop))
+    _connected(client, platform, shop)
+
+    # when
+    response = client.get("/api/admin/v1/channels", headers=bearer(platform, shop))
+
+    # then
+    key = account_of(shop.id, "line").line_webhook_key
+    assert before.json["addresses"] == {
+        "line_login_callback_url": None,
+        "line_webhook_url": None,
+        "messenger_webhook_url": f"{APP_URL}/webhooks/messenger",
+        "messenger_webhook_ready": False,
+    }
+    assert response.json["addresses"] == {
+        "line_login_callback_url": f"{APP_URL}/binding/line/{key}/callback",
+        "line_webhook_url": f"{APP_URL}/webhooks/line/{key}",
+        "messenger_webhook_url": f"{APP_URL}/webhooks/messenger",
+        "messenger_webhook_ready": False,
+    }
+
+
+def test_channels_say_messenger_webhook_is_ready_but_never_its_token(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given the server has Meta's app secret and verify token
+    runtime = current()
+    original = runtime.settings
+    runtime.settings = replace(
+        original,
+        messenger_app_secret="meta-app-secret-0123456789",
+        messenger_verify_token="meta-verify-token-0123456789",
+    )
+    try:
+        # when
+        response = client.get("/api/admin/v1/channels", headers=bearer(platform, shop))
+    finally:
+        runtime.settings = original
+
+    # then
+    assert response.json["addresses"]["messenger_webhook_ready"] is True
+    body = response.get_data(as_text=True)
+    assert "meta-verify-token-0123456789" not in body
+    assert "meta-app-secret-0123456789" not in body
 
 
 def test_line_token_the_platform_refuses_is_not_saved(
@@ -232,3 +441,30 @@ def test_send_test_goes_to_the_merchants_own_line_account(
     assert response.json["recipient_id"] == ME
     pushes = [call for call in line.calls if call.path == "/v2/bot/message/push"]
     assert [(call.status, call.recipient) for call in pushes] == [(200, ME)]
+
+
+def test_channels_screen_shows_the_binding_fields_and_addresses_not_secrets(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given
+    line, _ = chat_fakes
+    line.add_channel(CHANNEL_ID, TOKEN, SECRET)
+    _connected(client, platform, shop)
+    member(shop)
+    sign_in(client, shop)
+
+    # when
+    page = client.get("/admin/channels", base_url=HTTPS).get_data(as_text=True)
+
+    # then
+    key = account_of(shop.id, "line").line_webhook_key
+    assert f'value="{LOGIN_ID}"' in page
+    assert f'value="{BASIC_ID}"' in page
+    assert (
+        f'<code id="line-callback-url">{APP_URL}/binding/line/{key}/callback</code>'
+    ) in page
+    assert f'<code id="line-webhook-url">{APP_URL}/webhooks/line/{key}</code>' in page
+    assert f"{APP_URL}/webhooks/messenger</code>" in page
+    assert "cannot take Messenger's webhooks" in page
+    for secret in (SECRET, TOKEN, LOGIN_SECRET):
+        assert secret not in page

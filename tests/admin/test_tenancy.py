@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from engine.binding import funnel
+from engine.binding.popup import popup_of, update_popup
 from engine.db import db
 from engine.onsite.rules import create_message, get_message
 from engine.reminders.defaults import flow_for
@@ -87,7 +89,15 @@ def test_panel_pages_of_a_member_show_only_their_shop(
     # when
     pages = [
         client.get(f"/admin{path}", base_url=HTTPS).get_data(as_text=True)
-        for path in ("", "/flow", "/messages", "/channels", "/results", "/team")
+        for path in (
+            "",
+            "/flow",
+            "/messages",
+            "/channels",
+            "/results",
+            "/team",
+            "/binding",
+        )
     ]
 
     # then
@@ -95,3 +105,30 @@ def test_panel_pages_of_a_member_show_only_their_shop(
         assert OTHER_SHOP_DOMAIN not in page
         assert other.widget_key not in page
         assert "Secret" not in page
+
+
+def test_binding_api_reads_and_changes_only_the_token_shop(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given the other shop has its own pop-up and funnel
+    other = _other_shop(client, platform)
+    update_popup(other, texts={"en": {"title": "Secret", "success": "Secret done"}})
+    funnel.count(other.id, "line", funnel.SHOWN)
+    db.session.commit()
+    headers = bearer(platform, shop)
+
+    # when
+    popup = client.get("/api/admin/v1/binding/popup", headers=headers)
+    counts = client.get("/api/admin/v1/binding/funnel", headers=headers)
+    changed = client.put(
+        "/api/admin/v1/binding/popup", headers=headers, json={"max_per_day": 1}
+    )
+
+    # then
+    assert popup.json["saved"] is False
+    assert "Secret" not in popup.get_data(as_text=True)
+    assert [row["shown"] for row in counts.json["channels"]] == [0, 0]
+    assert changed.status_code == 200
+    db.session.expire_all()
+    assert (popup_of(other).max_per_day, popup_of(shop).max_per_day) == (2, 1)
+    assert popup_of(other).texts["en"]["title"] == "Secret"

@@ -16,6 +16,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from engine.binding import funnel
+from engine.binding.popup import FIELDS, popup_of
+from engine.channels.accounts import connect_line
+from engine.channels.registry import account_of
 from engine.db import db
 from engine.reminders.defaults import flow_for
 from engine.reminders.models import ReminderStep
@@ -23,13 +27,13 @@ from engine.shops.models import Shop
 from plugin.sandbox.reminder_history import seed_reminder_history
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.admin import OWNER_EMAIL, PASSWORD, member
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, APP_URL
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-SCREENS = ("", "/flow", "/messages", "/channels", "/results", "/team")
+SCREENS = ("", "/flow", "/messages", "/channels", "/results", "/team", "/binding")
 PHONE = {"width": 375, "height": 740}
 HORIZONTAL_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
@@ -277,3 +281,182 @@ def test_panel_inside_the_sandbox_store_admin(
     finally:
         platform.app_url = original
     assert console.errors == []
+
+
+def _saved_popup(shop: Shop) -> dict | None:
+    db.session.expire_all()
+    popup = popup_of(shop)
+    return None if popup is None else {name: getattr(popup, name) for name in FIELDS}
+
+
+def test_binding_screen_saves_the_popup_and_finds_it_after_a_reload(
+    signed_in: Page, live_app: str, shop: Shop, console
+) -> None:
+    # given a week of the funnel
+    for day in range(1, 8):
+        at = datetime(2026, 12, day, 12, tzinfo=UTC)
+        for _ in range(day):
+            funnel.count(shop.id, "line", funnel.SHOWN, at)
+        funnel.count(shop.id, "line", funnel.CLICKED, at)
+        funnel.count(shop.id, "messenger", funnel.SHOWN, at)
+    funnel.count(shop.id, "line", funnel.BOUND, datetime(2026, 12, 4, tzinfo=UTC))
+    db.session.commit()
+    page = signed_in
+    page.goto(f"{live_app}/admin/binding?since=2026-12-01&until=2026-12-07")
+
+    # then the screen shows the defaults, not yet saved, and the funnel drawn
+    assert page.locator("#popup-unsaved").count() == 1
+    assert page.locator("figure.chart svg").count() == 2
+    line_chart = page.locator("figure.chart").first
+    assert line_chart.locator("rect.bar-a").count() == 7
+    assert page.inner_text('#funnel-table tr[data-channel="line"]').split("\t") == [
+        "LINE",
+        "28",
+        "7",
+        "1",
+        "3.6%",
+    ]
+    shoot(page, "binding")
+
+    # when the merchant sets the pop-up up and saves
+    page.locator('[data-list="page_types"][value="product"]').check()
+    page.locator('[data-list="channels"][value="messenger"]').uncheck()
+    page.fill("#popup-excluded", "/pages/contact\n/blogs/*")
+    page.select_option("#popup-trigger", "seconds")
+    page.fill("#popup-count", "8")
+    page.fill("#popup-per-day", "3")
+    page.fill("#popup-zh-TW-title", "在 LINE 收到購物車提醒")
+    page.fill("#popup-zh-TW-success", "完成！")
+    page.select_option("#popup-locale", "zh-TW")
+    page.fill("#popup-tag", "line-popup")
+    page.click("#save-popup")
+    page.locator("#status", has_text="Pop-up saved.").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.reload()
+
+    # then it is as it was set, on the page and in the database
+    assert page.locator("#popup-unsaved").count() == 0
+    assert page.input_value("#popup-count") == "8"
+    assert page.input_value("#popup-trigger") == "seconds"
+    assert page.input_value("#popup-zh-TW-title") == "在 LINE 收到購物車提醒"
+    assert page.input_value("#popup-tag") == "line-popup"
+    assert page.locator('[data-list="page_types"][value="product"]').is_checked()
+    saved = _saved_popup(shop)
+    assert {name: saved[name] for name in ("page_types", "channels", "tag")} == {
+        "page_types": ["product"],
+        "channels": ["line"],
+        "tag": "line-popup",
+    }
+    assert (saved["trigger"], saved["trigger_count"], saved["max_per_day"]) == (
+        "seconds",
+        8,
+        3,
+    )
+    assert saved["excluded_pages"] == ["/pages/contact", "/blogs/*"]
+    assert saved["texts"]["zh-TW"]["title"] == "在 LINE 收到購物車提醒"
+    assert saved["default_locale"] == "zh-TW"
+    assert console.errors == []
+    shoot(page, "binding-saved")
+
+
+POPUP_REFUSALS = {
+    "too-many-add-to-carts": (
+        lambda page: page.fill("#popup-count", "30"),
+        "#popup-count",
+        "trigger_count: must be a whole number from 1 to 20.",
+    ),
+    "title-too-long": (
+        lambda page: page.fill("#popup-zh-TW-title", "長" * 81),
+        "#popup-zh-TW-title",
+        "texts.zh-TW.title: must be 1 to 80 characters.",
+    ),
+    "success-message-emptied": (
+        lambda page: page.fill("#popup-en-success", ""),
+        "#popup-en-success",
+        "texts.en.success: must be 1 to 200 characters.",
+    ),
+    "tag-with-a-slash": (
+        lambda page: page.fill("#popup-tag", "line/popup"),
+        "#popup-tag",
+        "tag: must be up to 40 letters, digits, spaces or '._:-'.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POPUP_REFUSALS))
+def test_binding_screen_refuses_invalid_input_at_its_field(
+    signed_in: Page, live_app: str, shop: Shop, case: str
+) -> None:
+    page = signed_in
+    change, field, words = POPUP_REFUSALS[case]
+    page.goto(f"{live_app}/admin/binding")
+
+    # when
+    change(page)
+    page.click("#save-popup")
+
+    # then the sentence sits right after the field, and nothing was stored
+    message = page.locator(f"{field} + .field-error")
+    message.wait_for()
+    assert message.inner_text() == words
+    assert page.get_attribute(field, "aria-invalid") == "true"
+    assert _saved_popup(shop) is None
+    shoot(page, f"binding-refused-{case}")
+
+
+def test_channels_screen_refuses_a_bad_basic_id_at_its_field(
+    signed_in: Page, live_app: str, shop: Shop
+) -> None:
+    page = signed_in
+    page.goto(f"{live_app}/admin/channels")
+
+    # when
+    page.fill("#line-id", "2000000001")
+    page.fill("#line-secret", "0123456789abcdef0123456789abcdef")
+    page.fill("#line-token", "line-long-lived-token-0123456789")
+    page.fill("#line-basic-id", "123abcde")
+    page.locator("#line-basic-id").press("Enter")
+
+    # then
+    message = page.locator("#line-basic-id + .field-error")
+    message.wait_for()
+    assert "a LINE basic ID is @ and up to 31 letters" in message.inner_text()
+    assert page.get_attribute("#line-basic-id", "aria-invalid") == "true"
+    db.session.expire_all()
+    assert account_of(shop.id, "line") is None
+    shoot(page, "channels-refused-basic-id")
+
+
+def test_channels_screen_shows_the_addresses_to_register_even_at_phone_width(
+    signed_in: Page, live_app: str, shop: Shop
+) -> None:
+    # given LINE is connected, the Login channel and basic ID included
+    account = connect_line(
+        shop,
+        "2000000001",
+        "0123456789abcdef0123456789abcdef",
+        "line-long-lived-token-0123456789",
+        login_channel_id="2000000099",
+        login_channel_secret="fedcba9876543210fedcba9876543210",
+        basic_id="@123abcde",
+    )
+    db.session.commit()
+    page = signed_in
+    page.set_viewport_size(PHONE)
+
+    # when
+    page.goto(f"{live_app}/admin/channels")
+
+    # then the addresses are the app's (APP_URL), not the browser's
+    key = account.line_webhook_key
+    assert page.inner_text("#line-callback-url") == (
+        f"{APP_URL}/binding/line/{key}/callback"
+    )
+    assert page.inner_text("#line-webhook-url") == f"{APP_URL}/webhooks/line/{key}"
+    assert page.input_value("#line-login-id") == "2000000099"
+    assert page.input_value("#line-login-secret") == ""
+    assert page.get_attribute("#line-login-secret", "placeholder") == (
+        "Stored; leave empty to keep it"
+    )
+    assert page.evaluate(HORIZONTAL_OVERFLOW) <= 0
+    shoot(page, "phone-channels-connected")
