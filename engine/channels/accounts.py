@@ -27,7 +27,7 @@ from engine.channels.errors import (
     RetryableChannelError,
 )
 from engine.channels.line.client import verify_access_token
-from engine.channels.messenger.client import page_of_token
+from engine.channels.messenger.client import page_of_token, subscribe_page
 from engine.channels.models import CHANNEL_NAMES, ChannelAccount, OpeningHours
 from engine.channels.registry import account_of
 from engine.db import db, utcnow
@@ -361,6 +361,13 @@ def save_messenger_settings(
             "page_access_token",
             f"This token belongs to Page {owner}, not to Page {page_id}.",
         )
+    _refused_as_field(
+        "messenger",
+        "page_access_token",
+        lambda: subscribe_page(
+            runtime.settings.messenger_graph_base_url, runtime.http, page_id, token
+        ),
+    )
 
     account = connect_messenger(shop, page_id, token)
     account.test_recipient_id = recipient

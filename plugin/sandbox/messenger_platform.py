@@ -60,6 +60,17 @@ _FAULT_ERRORS = {
 }
 
 
+# Page webhook fields the fake accepts in subscribed_apps (a subset of Meta's).
+PAGE_FIELDS = (
+    "messages",
+    "messaging_postbacks",
+    "messaging_referrals",
+    "messaging_optins",
+    "message_deliveries",
+    "message_reads",
+)
+
+
 @dataclass
 class MessengerPage:
     """One Facebook Page the fake knows, and what its shoppers did."""
@@ -68,6 +79,8 @@ class MessengerPage:
     access_token: str
     last_inbound: dict[str, datetime] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
+    # The webhook fields the Page subscribed the app to (subscribed_apps).
+    subscribed_fields: tuple[str, ...] = ()
 
 
 class GraphError(Exception):
@@ -115,11 +128,22 @@ class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
         self.app_secret = app_secret
         self.api_version = api_version
         self._pages: dict[str, MessengerPage] = {}
+        self._subscription_refusal: str | None = None
         self._ids = itertools.count(1)
         self._init_threads()
         super().__init__(rate_limit=rate_limit, latency=latency)
 
     # --- pages and shoppers ----------------------------------------------------
+
+    def page(self, page_id: str) -> MessengerPage:
+        with self._lock:
+            return self._pages[page_id]
+
+    def refuse_subscriptions(self, message: str | None) -> None:
+        """Answer every ``subscribed_apps`` call with Meta's permission error
+        (code 200) saying ``message``; None answers normally again."""
+        with self._lock:
+            self._subscription_refusal = message
 
     def add_page(self, page_id: str, access_token: str) -> MessengerPage:
         page = MessengerPage(page_id, access_token)
@@ -223,6 +247,7 @@ class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
 
     def _forget_accounts(self) -> None:
         self._pages.clear()
+        self._subscription_refusal = None
         self._forget_threads()
 
     def _base_url(self, root: str) -> str:
@@ -234,6 +259,38 @@ class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
         )
         self._add_thread_routes(app)
         app.add_url_rule("/<version>/me", "me", self._me_route)
+        app.add_url_rule(
+            "/<version>/<page_id>/subscribed_apps",
+            "subscribed_apps",
+            self._subscribed_apps_route,
+            methods=["POST"],
+        )
+
+    def _subscribed_apps_route(self, version: str, page_id: str) -> Response:
+        """``POST /{page-id}/subscribed_apps``: the Page's token, known fields."""
+        token = request.args.get("access_token") or _bearer()
+        fields = [f for f in request.args.get("subscribed_fields", "").split(",") if f]
+        with self._lock:
+            page = self._page_by_token(token)
+            if self._subscription_refusal is not None:
+                error = GraphError(403, 200, self._subscription_refusal)
+                return jsonify(error.body()), 403
+            if page is None or page.page_id != page_id:
+                error = GraphError(
+                    400, 190, "Invalid OAuth access token - Cannot parse access token"
+                )
+                return jsonify(error.body()), 400
+            unknown = [f for f in fields if f not in PAGE_FIELDS]
+            if not fields or unknown:
+                error = GraphError(
+                    400,
+                    100,
+                    "(#100) Param subscribed_fields must be one of"
+                    f" {{{', '.join(PAGE_FIELDS)}}} - got {','.join(unknown)!r}.",
+                )
+                return jsonify(error.body()), 400
+            page.subscribed_fields = tuple(fields)
+        return jsonify({"success": True})
 
     def _me_route(self, version: str) -> Response:
         """``GET /me`` with a Page token: the Page it belongs to, as Graph answers."""

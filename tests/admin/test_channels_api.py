@@ -367,10 +367,38 @@ def test_messenger_page_is_connected(
         "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
     )
 
-    # then
+    # then the Page is stored, and has subscribed our app to its webhooks
     assert response.status_code == 200
     assert response.json["channels"][1]["connected"] is True
     assert account_of(shop.id, "messenger").messenger_page_access_token == PAGE_TOKEN
+    assert messenger.page(PAGE_ID).subscribed_fields == (
+        "messages",
+        "messaging_postbacks",
+        "messaging_referrals",
+    )
+
+
+def test_messenger_page_that_cannot_subscribe_the_app_is_refused(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given Meta refuses the subscription (a token without pages_manage_metadata)
+    _, messenger = chat_fakes
+    messenger.add_page(PAGE_ID, PAGE_TOKEN)
+    messenger.refuse_subscriptions(
+        "(#200) Requires pages_manage_metadata permission to manage the object"
+    )
+
+    # when
+    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
+    response = client.put(
+        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
+    )
+
+    # then the merchant sees Meta's words at the token, and nothing is stored
+    assert response.status_code == 422
+    assert response.json["field"] == "page_access_token"
+    assert "pages_manage_metadata" in response.json["detail"]
+    assert account_of(shop.id, "messenger") is None
 
 
 def test_schedule_sets_hours_and_a_time_zone_the_platform_keeps(

@@ -227,3 +227,38 @@ def page_of_token(base_url: str, http: httpx.Client, page_access_token: str) -> 
     if response.status_code != 200 or "id" not in payload:
         raise _error_for(response, payload)
     return str(payload["id"])
+
+
+# What the app must hear about from a shop's Page: messages (chat, STOP, the
+# one-time codes), button taps (postbacks, binding in a new thread) and m.me
+# referrals into an existing thread.
+PAGE_WEBHOOK_FIELDS = ("messages", "messaging_postbacks", "messaging_referrals")
+
+
+def subscribe_page(
+    base_url: str, http: httpx.Client, page_id: str, page_access_token: str
+) -> None:
+    """Subscribe our Meta app to the Page's webhooks (``POST subscribed_apps``).
+
+    Meta delivers a Page's events to an app only once the Page subscribed it,
+    for the fields both the app and the Page chose; the token must carry
+    ``pages_manage_metadata``. Raises as ``page_of_token`` does.
+    """
+    try:
+        response = http.post(
+            f"{base_url}/{page_id}/subscribed_apps",
+            params={
+                "subscribed_fields": ",".join(PAGE_WEBHOOK_FIELDS),
+                "access_token": page_access_token,
+            },
+            timeout=TIMEOUT,
+        )
+    except httpx.TransportError as failure:
+        raise RetryableChannelError(
+            CHANNEL,
+            f"Messenger did not answer ({type(failure).__name__}).",
+            "network",
+        ) from failure
+    payload = _json_body(response)
+    if response.status_code != 200 or payload.get("success") is not True:
+        raise _error_for(response, payload)
