@@ -99,6 +99,7 @@ async function main() {
     __REVISIT_PANEL_CSS__: await minifiedCss('panel'),
     __REVISIT_BINDING_CSS__: await minifiedCss('binding'),
     __REVISIT_GAME_CSS__: await minifiedCss('game'),
+    __REVISIT_CHAT_CSS__: await minifiedCss('chat'),
   };
   const { chunks, files } = await buildChunks(chunkCss);
   const loader = await buildLoader();
