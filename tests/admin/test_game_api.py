@@ -808,3 +808,20 @@ def test_campaign_state_by_the_games_clock(
 
     # then
     assert states == ["scheduled", "live", "ended"]
+
+
+def test_the_form_keeps_labels_in_languages_it_does_not_edit(
+    client: FlaskClient, shop: Shop
+) -> None:
+    # given a label in Japanese, set through the API
+    a_campaign(
+        shop, look={"icon": "coin", "color": "#b45309", "texts": {"ja": "ボーナス"}}
+    )
+    member(shop)
+    sign_in(client, shop)
+
+    # when
+    page = client.get("/admin/game", base_url=HTTPS).get_data(as_text=True)
+
+    # then it goes back with the form's next save
+    assert '<input type="hidden" name="look.texts.ja" value="ボーナス">' in page
