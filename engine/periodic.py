@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
+from engine.chat.timers import run_chat_timers
 from engine.game.sweep import sweep_game
 from engine.reminders.sweep import enqueue_due_reminders
 from engine.runtime import current
@@ -59,6 +60,8 @@ def schedule() -> list[Periodic]:
         ),
         # Bonus credit expiry, unused codes given back, lost payouts retried.
         Periodic("game", timedelta(minutes=1), "engine.periodic.run_game_sweep"),
+        # Unanswered chats change hands; follow-up dates reopen conversations.
+        Periodic("chat", timedelta(minutes=1), "engine.periodic.run_chat"),
     ]
 
 
@@ -118,3 +121,7 @@ def run_tracking_retention() -> object:
 
 def run_game_sweep() -> object:
     return _run_then_reschedule("game", sweep_game)
+
+
+def run_chat() -> object:
+    return _run_then_reschedule("chat", run_chat_timers)

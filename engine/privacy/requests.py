@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, false, or_, select, update
 
 from engine.binding.models import ChannelBinding, ConsentRecord
+from engine.chat.privacy import customer_conversations, forget_conversations
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.db import db
 from engine.game.privacy import customer_wallets, forget_customer
@@ -41,6 +42,9 @@ def export_customer_data(shop: Shop, payload: dict[str, Any]) -> DataExport:
         "checkouts": [_checkout_dict(checkout) for checkout in checkouts],
         "orders": [_order_dict(order) for order in orders],
         "bonus_wallets": customer_wallets(shop, _str(customer.get("id"))),
+        "chat_conversations": customer_conversations(
+            shop, [visitor.id for visitor in visitors]
+        ),
     }
     export = DataExport(
         shop_id=shop.id,
@@ -86,6 +90,8 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
     for order in orders:
         order.customer_id = order.email = order.phone = None
         order.visitor_id = None
+    # Before the bindings go: they lead to conversations of LINE/Messenger accounts.
+    forget_conversations(shop, visitor_ids)
     _erase_bindings(shop, visitor_ids)
     for visitor in visitors:
         db.session.delete(visitor)
