@@ -1,0 +1,1 @@
+"""Tests of what operators run and read: probes, metrics, rate limits."""
