@@ -80,6 +80,8 @@ class Settings:
     # How late a due reminder must be before the minute's sweep, a recovery
     # path, wakes a worker for it rather than waiting for its own RQ job.
     reminder_sweep_grace_seconds: int = 30
+    # GET /metrics answers only a request bearing this token; unset, 404.
+    metrics_token: str | None = None
     demo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -123,6 +125,7 @@ class Settings:
             reminder_sweep_grace_seconds=int(
                 env.get("REMINDER_SWEEP_GRACE_SECONDS", 30)
             ),
+            metrics_token=env.get("METRICS_TOKEN") or None,
             demo=env.get("REVISIT_DEMO") == "1",
         )
 

@@ -26,6 +26,7 @@ from plugin.app_proxy import bp as app_proxy_bp
 from plugin.binding import bp as binding_bp
 from plugin.install import bp as install_bp
 from plugin.links import bp as links_bp
+from plugin.ops import bp as ops_bp
 from plugin.webhooks import bp as webhooks_bp
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(static_widget.bp)
     app.register_blueprint(binding_bp)
     app.register_blueprint(app_proxy_bp)
+    app.register_blueprint(ops_bp)
     if settings.demo:
         # No session guards this page; real merchants will see their sandbox
         # messages in the admin panel.

@@ -102,6 +102,10 @@ ROUTE_TENANCY = {
     " key's shop only",
     "/api/widget/v1/game/redeem": "tests/game/test_tenancy.py: spends the widget"
     " key's shop only",
+    "/healthz": "liveness: reads nothing",
+    "/readyz": "readiness: SELECT 1 and a Redis PING, no shop's rows",
+    "/metrics": "operator-only (bearer token) sums across all shops, never one"
+    " shop's rows (tests/ops/test_metrics.py)",
 }
 # Routes registered only when REVISIT_DEMO=1, so absent from the app above;
 # tests/channels/test_sandbox_outbox.py checks a demo app adds exactly these.
