@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from engine.ratelimit import Budget
+
 # Names a production process refuses to start without.
 REQUIRED = (
     "DATABASE_URL",
@@ -22,6 +24,15 @@ DEFAULT_SCOPES = (
     "read_store_credit_accounts,write_store_credit_account_transactions,"
     "write_app_proxy"
 )
+
+
+# The widget API's default budgets, per client address (shoppers behind one
+# carrier NAT share it), per shop (a flash sale's thousands of shoppers) and
+# per visitor (a page view and a few event batches per page, game and
+# binding calls, chat): generous for people, short for a script.
+WIDGET_IP_BUDGET = Budget(600, 60)
+WIDGET_SHOP_BUDGET = Budget(3000, 5)
+WIDGET_VISITOR_BUDGET = Budget(120, 60)
 
 
 class MissingSettingError(RuntimeError):
@@ -82,6 +93,14 @@ class Settings:
     reminder_sweep_grace_seconds: int = 30
     # GET /metrics answers only a request bearing this token; unset, 404.
     metrics_token: str | None = None
+    # How many proxies in front of the app append to X-Forwarded-For; 0
+    # trusts none and takes the client's address from the connection.
+    trusted_proxies: int = 0
+    # The widget API's budgets (engine.ratelimit); None lifts one of them.
+    widget_rate_limits: bool = True
+    widget_rate_limit_ip: Budget | None = WIDGET_IP_BUDGET
+    widget_rate_limit_shop: Budget | None = WIDGET_SHOP_BUDGET
+    widget_rate_limit_visitor: Budget | None = WIDGET_VISITOR_BUDGET
     demo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -126,6 +145,15 @@ class Settings:
                 env.get("REMINDER_SWEEP_GRACE_SECONDS", 30)
             ),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
+            widget_rate_limits=env.get("WIDGET_RATE_LIMITS", "on") != "off",
+            widget_rate_limit_ip=_budget(env, "WIDGET_RATE_LIMIT_IP", WIDGET_IP_BUDGET),
+            widget_rate_limit_shop=_budget(
+                env, "WIDGET_RATE_LIMIT_SHOP", WIDGET_SHOP_BUDGET
+            ),
+            widget_rate_limit_visitor=_budget(
+                env, "WIDGET_RATE_LIMIT_VISITOR", WIDGET_VISITOR_BUDGET
+            ),
             demo=env.get("REVISIT_DEMO") == "1",
         )
 
@@ -143,6 +171,11 @@ _BASE_URL_DEFAULTS = {
 
 def _base_url(env: Mapping[str, str], name: str) -> str:
     return (env.get(name) or _BASE_URL_DEFAULTS[name]).rstrip("/")
+
+
+def _budget(env: Mapping[str, str], name: str, default: Budget) -> Budget | None:
+    text = env.get(name)
+    return Budget.parse(text) if text else default
 
 
 def normalize_database_url(url: str) -> str:

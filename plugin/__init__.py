@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import engine.models  # noqa: F401  (every table in the metadata)
 from engine import runtime
@@ -68,6 +69,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(binding_bp)
     app.register_blueprint(app_proxy_bp)
     app.register_blueprint(ops_bp)
+    if settings.trusted_proxies:
+        # Client addresses (the widget's rate limits) come from X-Forwarded-For
+        # only as far back as the proxies we run; the rest could be forged.
+        # The scheme stays gunicorn's (its forwarded_allow_ips).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=0)
     if settings.demo:
         # No session guards this page; real merchants will see their sandbox
         # messages in the admin panel.

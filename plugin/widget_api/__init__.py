@@ -21,4 +21,5 @@ def _give_app_its_event_buffer(state: BlueprintSetupState) -> None:
     buffer.init_app(state.app)
 
 
-from plugin.widget_api import binding, game, routes  # noqa: E402,F401  (the routes)
+# The routes, and (limits) the rate limits every call meets before its view.
+from plugin.widget_api import binding, game, limits, routes  # noqa: E402,F401
