@@ -4,11 +4,18 @@ Each job gets a fresh app context, so it starts with a clean database session
 and ends with it removed. In a forked work-horse the pooled connections
 inherited from the parent are dropped first: two processes must never share
 one database socket.
+
+Stopping is RQ's: a first SIGTERM or SIGINT is a warm shutdown (no new job;
+the job in hand finishes; exit status 0), a second one more than a second
+later is a cold shutdown (the work-horse is killed), which exits 128 plus
+the signal's number, as a shell reports a process a signal ended: the job
+in hand did not finish (RQ retries or fails it once its timeout has passed).
 """
 
 from __future__ import annotations
 
 import logging
+from types import FrameType
 
 from flask import Flask
 from rq import SimpleWorker, Worker
@@ -37,6 +44,13 @@ class AppContextMixin:
             if self.is_forking:
                 db.engine.dispose(close=False)
             return super().perform_job(job, queue)
+
+    def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
+        try:
+            super().request_force_stop(signum, frame)
+        except SystemExit:
+            # RQ exits 0 here; a supervisor should see that work was cut short.
+            raise SystemExit(128 + signum) from None
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
