@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,7 +94,14 @@ class StoreSettings:
 
 
 class WebhookSender:
-    """Delivers cart webhooks in order from one daemon thread."""
+    """Delivers cart webhooks in order from one daemon thread.
+
+    Like the platform, it tries a failed delivery (no answer, or not 2xx)
+    again under the same webhook id, here a few times within seconds rather
+    than eight times over four hours.
+    """
+
+    RETRY_DELAYS = (0.5, 1.0, 2.0)
 
     def __init__(self) -> None:
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
@@ -118,14 +127,30 @@ class WebhookSender:
         while True:
             platform, url, topic, shop, body = self._queue.get()
             try:
-                platform.deliver_webhook(url, topic, shop, body)
-            except httpx.HTTPError as error:
-                logger.warning(
-                    "sandbox.storefront.webhook_failed",
-                    extra={"topic": topic, "shop_domain": shop, "error": str(error)},
-                )
+                self._deliver(platform, url, topic, shop, body)
             finally:
                 self._queue.task_done()
+
+    def _deliver(
+        self, platform: FakeShopifyPlatform, url: str, topic: str, shop: str, body: dict
+    ) -> None:
+        webhook_id = str(uuid.uuid4())
+        for delay in (*self.RETRY_DELAYS, None):
+            try:
+                status = platform.deliver_webhook(
+                    url, topic, shop, body, webhook_id=webhook_id
+                )
+                error = None if status < 300 else f"answered {status}"
+            except httpx.HTTPError as failure:
+                error = str(failure) or type(failure).__name__
+            if error is None:
+                return
+            logger.warning(
+                "sandbox.storefront.webhook_failed",
+                extra={"topic": topic, "shop_domain": shop, "error": error},
+            )
+            if delay is not None:
+                time.sleep(delay)
 
 
 @dataclass

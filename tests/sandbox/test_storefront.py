@@ -12,7 +12,11 @@ from flask.testing import FlaskClient
 
 from engine.shopify.rewards import CREATE_DISCOUNT_CODE
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
-from plugin.sandbox.storefront import open_storefront, wait_for_webhooks
+from plugin.sandbox.storefront import (
+    open_storefront,
+    storefronts_of,
+    wait_for_webhooks,
+)
 
 SHOP = "pet-store.myshopify.com"
 ROOT = f"/store/{SHOP}/"
@@ -41,7 +45,7 @@ def webhooks(
 ) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     sent: list[tuple[str, str, dict[str, Any]]] = []
 
-    def record(url: str, topic: str, shop: str, payload: dict) -> int:
+    def record(url: str, topic: str, shop: str, payload: dict, **headers: str) -> int:
         sent.append((url, topic, payload))
         return 200
 
@@ -212,6 +216,30 @@ def test_cart_changes_send_carts_create_then_carts_update(
         (item["variant_id"], item["quantity"], item["line_price"])
         for item in payload["line_items"]
     ] == [(45100000000011, 1, "180.00"), (45100000000051, 2, "2580.00")]
+
+
+def test_a_refused_cart_webhook_is_sent_again_under_the_same_id(
+    store: FakeShopifyPlatform,
+    shopper: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an app that answers the first delivery 503
+    attempts: list[tuple[str, str]] = []
+
+    def flaky(url: str, topic: str, shop: str, payload: dict, **headers: str) -> int:
+        attempts.append((topic, headers["webhook_id"]))
+        return 503 if len(attempts) == 1 else 200
+
+    monkeypatch.setattr(store, "deliver_webhook", flaky)
+    monkeypatch.setattr(storefronts_of(store).webhooks, "RETRY_DELAYS", (0.01,))
+
+    # when a shopper adds a product
+    shopper.post(ROOT + "cart/add.js", data={"id": "45100000000011"})
+    wait_for_webhooks(store)
+
+    # then carts/create went twice, both times as the same webhook
+    assert [topic for topic, _ in attempts] == ["carts/create", "carts/create"]
+    assert attempts[0][1] == attempts[1][1]
 
 
 def test_product_images_are_svg_drawings(shopper: FlaskClient) -> None:
