@@ -8,6 +8,17 @@ from engine.binding.models import (
     ConsentRecord,
 )
 from engine.channels.models import ChannelAccount, OpeningHours, SandboxMessage
+from engine.chat.models import (
+    ChatAssignment,
+    ChatImage,
+    ChatMessage,
+    ChatRead,
+    ChatSettings,
+    ChatTag,
+    Conversation,
+    ConversationTag,
+    SavedReply,
+)
 from engine.commerce.models import Cart, Checkout, LineItem, Order
 from engine.game.models import (
     GameAttribution,
@@ -42,8 +53,16 @@ __all__ = [
     "ChannelAccount",
     "ChannelBinding",
     "ChannelDelivery",
+    "ChatAssignment",
+    "ChatImage",
+    "ChatMessage",
+    "ChatRead",
+    "ChatSettings",
+    "ChatTag",
     "Checkout",
     "ConsentRecord",
+    "Conversation",
+    "ConversationTag",
     "DataExport",
     "GameAttribution",
     "GameCampaign",
@@ -64,6 +83,7 @@ __all__ = [
     "ReminderRun",
     "ReminderSend",
     "ReminderStep",
+    "SavedReply",
     "SandboxMessage",
     "Shop",
     "StorefrontOrigin",

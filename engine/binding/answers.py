@@ -9,14 +9,29 @@ it (``engine.reminders.optout`` stops their pending reminders).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from engine.binding.bindings import bindings_of_account, withdraw
 from engine.binding.keywords import NO_THANKS, STOP
+from engine.chat import inbound
+from engine.chat.rating import score_of_postback
 from engine.reminders.optout import snooze, unsubscribe
 from engine.shops.models import Shop
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundContent:
+    """What a shopper's message holds: text, or an image (LINE's by its
+    message id, Messenger's by its address), and LINE's reply token."""
+
+    text: str | None = None
+    message_id: str | None = None
+    image_id: str | None = None
+    image_url: str | None = None
+    reply_token: str | None = None
 
 
 def opt_out(shop: Shop, channel: str, external_id: str, instruction: str) -> bool:
@@ -40,14 +55,49 @@ def note_inbound(shop: Shop, channel: str, external_id: str, at: datetime) -> No
             binding.last_inbound_at = at
 
 
-def receive_message(shop: Shop, channel: str, external_id: str, at: datetime) -> None:
+def receive_message(
+    shop: Shop,
+    channel: str,
+    external_id: str,
+    at: datetime,
+    content: InboundContent,
+) -> None:
     """An ordinary message from a shopper, neither a keyword nor a code.
 
-    Binding only notes its time. Keeping the conversation is the chat
-    feature's, which takes the message over from this call.
+    Binding notes its time (Messenger's window); the chat keeps the message
+    in the shopper's conversation.
     """
     note_inbound(shop, channel, external_id, at)
+    if content.image_id is not None or content.image_url is not None:
+        inbound.receive_image(
+            shop,
+            channel,
+            external_id,
+            at,
+            message_id=content.message_id,
+            url=content.image_url,
+            reply_token=content.reply_token,
+        )
+    elif content.text:
+        inbound.receive_text(
+            shop,
+            channel,
+            external_id,
+            content.text,
+            at,
+            message_id=content.message_id,
+            reply_token=content.reply_token,
+        )
     logger.debug("binding.message_received", extra={"shop_id": shop.id})
+
+
+def receive_rating(shop: Shop, channel: str, external_id: str, data: object) -> bool:
+    """A tap on a rating button; False when ``data`` is no rating."""
+    score = score_of_postback(data if isinstance(data, str) else None)
+    if score is None:
+        return False
+    inbound.receive_rating(shop, channel, external_id, score)
+    return True
 
 
 def event_time(milliseconds: object) -> datetime:

@@ -12,6 +12,7 @@ events are ignored.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from engine.binding import answers, keywords, line_chat
@@ -49,20 +50,41 @@ def _apply_event(shop: Shop, event: dict[str, Any], key: str) -> None:
         _set_reachable(shop, user_id, False)
     elif kind == "message":
         answers.note_inbound(shop, LINE, user_id, at)
-        message = event.get("message") or {}
-        if message.get("type") == "text":
-            _text(shop, user_id, message.get("text") or "", at, key)
+        _message(shop, user_id, event, at, key)
     elif kind == "postback":
         answers.note_inbound(shop, LINE, user_id, at)
         data = (event.get("postback") or {}).get("data")
-        _instruction(shop, user_id, keywords.instruction_of_postback(data), key)
+        if not answers.receive_rating(shop, LINE, user_id, data):
+            _instruction(shop, user_id, keywords.instruction_of_postback(data), key)
     elif kind == "accountLink":
         link = event.get("link") or {}
         if link.get("result") == "ok":
             line_chat.complete_account_link(shop, user_id, link.get("nonce", ""), key)
 
 
-def _text(shop: Shop, user_id: str, text: str, at: Any, key: str) -> None:
+def _message(
+    shop: Shop, user_id: str, event: dict[str, Any], at: Any, key: str
+) -> None:
+    message = event.get("message") or {}
+    content = answers.InboundContent(
+        message_id=str(message.get("id") or key),
+        reply_token=event.get("replyToken"),
+    )
+    if message.get("type") == "text":
+        _text(shop, user_id, message.get("text") or "", at, key, content)
+    elif message.get("type") == "image":
+        image = replace(content, image_id=content.message_id)
+        answers.receive_message(shop, LINE, user_id, at, image)
+
+
+def _text(
+    shop: Shop,
+    user_id: str,
+    text: str,
+    at: Any,
+    key: str,
+    content: answers.InboundContent,
+) -> None:
     code = find_code(text)
     if code is not None:
         line_chat.bind_by_code(shop, user_id, code, key)
@@ -71,7 +93,7 @@ def _text(shop: Shop, user_id: str, text: str, at: Any, key: str) -> None:
     if instruction is not None:
         _instruction(shop, user_id, instruction, key)
         return
-    answers.receive_message(shop, LINE, user_id, at)
+    answers.receive_message(shop, LINE, user_id, at, replace(content, text=text))
 
 
 def _instruction(shop: Shop, user_id: str, instruction: str | None, key: str) -> None:

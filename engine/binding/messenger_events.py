@@ -6,7 +6,8 @@ ignored. A referral (``messaging_postbacks`` with ``postback.referral`` in
 a new thread, ``messaging_referrals`` in an existing one) carries the m.me
 ref that binds; every message, tap and referral opens the 24-hour window; a
 text may be a keyword (STOP, "no thanks"), a quick reply or postback may be
-"no thanks". Echoes of the Page's own messages are ignored.
+"no thanks", a rating button answers the chat's question; other messages
+and images go to the chat. Echoes of the Page's own messages are ignored.
 """
 
 from __future__ import annotations
@@ -53,17 +54,35 @@ def _apply_event(shop: Shop, event: dict[str, Any], fallback_key: str) -> None:
     answers.note_inbound(shop, MESSENGER, psid, at)
 
     if postback:
-        instruction = keywords.instruction_of_postback(postback.get("payload"))
+        data = postback.get("payload")
+        if answers.receive_rating(shop, MESSENGER, psid, data):
+            return
+        instruction = keywords.instruction_of_postback(data)
     elif message:
         quick_reply = (message.get("quick_reply") or {}).get("payload")
+        if answers.receive_rating(shop, MESSENGER, psid, quick_reply):
+            return
         instruction = keywords.instruction_of_postback(quick_reply)
         instruction = instruction or keywords.instruction_in(message.get("text"))
         if instruction is None:
-            answers.receive_message(shop, MESSENGER, psid, at)
+            answers.receive_message(shop, MESSENGER, psid, at, _content(message, key))
     else:
         instruction = None
     if instruction in (keywords.STOP, keywords.NO_THANKS):
         answers.opt_out(shop, MESSENGER, psid, instruction)
+
+
+def _content(message: dict[str, Any], key: str) -> answers.InboundContent:
+    """The text, or the first image's address, of a Messenger message."""
+    for attachment in message.get("attachments") or ():
+        if isinstance(attachment, dict) and attachment.get("type") == "image":
+            url = (attachment.get("payload") or {}).get("url")
+            if isinstance(url, str):
+                return answers.InboundContent(message_id=key, image_url=url)
+    text = message.get("text")
+    return answers.InboundContent(
+        text=text if isinstance(text, str) else None, message_id=key
+    )
 
 
 def _shop_of_page(page_id: str) -> Shop | None:

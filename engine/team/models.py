@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Timestamps, UTCDateTime, db
@@ -41,6 +41,9 @@ class TeamMember(Timestamps, db.Model):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # A deactivated member keeps their name on past conversations.
     active: Mapped[bool] = mapped_column(default=True)
+    # Whether the member takes chats now; the no-reply timer hands
+    # unanswered conversations only to members on shift.
+    on_shift: Mapped[bool] = mapped_column(default=True, server_default=true())
     platform_user_id: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
     last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
