@@ -38,6 +38,7 @@ from engine.chat.models import (
     Conversation,
     ConversationTag,
 )
+from engine.chat.rating import request_rating
 from engine.db import db, insert_for, utcnow
 from engine.shops.models import Shop
 from engine.team.models import TeamMember
@@ -236,10 +237,6 @@ def set_status(
     )
 
     if status == RESOLVED and not was_resolved and _asks_rating(shop):
-        # Imported here: rating sends on the channels, which need the
-        # whole delivery stack; casework itself does not.
-        from engine.chat.rating import request_rating
-
         request_rating(shop, conversation)
     return conversation
 

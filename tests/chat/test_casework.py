@@ -293,7 +293,7 @@ def test_resolving_asks_for_a_rating_when_the_shop_wants_one(
     # given the rating request is watched
     asked = []
     monkeypatch.setattr(
-        "engine.chat.rating.request_rating",
+        "engine.chat.casework.request_rating",
         lambda shop, conversation: asked.append(conversation.id),
     )
 
@@ -324,7 +324,7 @@ def test_resolving_asks_nothing_when_the_shop_turned_ratings_off(
     db.session.commit()
     asked = []
     monkeypatch.setattr(
-        "engine.chat.rating.request_rating",
+        "engine.chat.casework.request_rating",
         lambda shop, conversation: asked.append(conversation.id),
     )
 
@@ -409,3 +409,16 @@ def test_set_on_shift(agent: TeamMember) -> None:
     casework.set_on_shift(agent, False)
     db.session.commit()
     assert agent.on_shift is False
+
+
+def test_resolving_puts_the_rating_question_in_the_conversation(
+    shop: Shop, conversation: Conversation, agent: TeamMember
+) -> None:
+    # when Mei resolves Lin's storefront conversation
+    casework.set_status(shop, conversation, RESOLVED, agent)
+    db.session.commit()
+
+    # then the question is its next message, and the rating is awaited
+    [question] = messages_after(conversation, 3, include_notes=True)
+    assert (question.author, question.kind) == ("system", "rating_request")
+    assert conversation.rating_requested_at is not None
