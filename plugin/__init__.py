@@ -21,7 +21,7 @@ import engine.models  # noqa: F401  (every table in the metadata)
 from engine import runtime
 from engine.db import db
 from engine.settings import Settings
-from plugin import errors, static_widget, widget_api
+from plugin import chat_images, errors, static_widget, widget_api
 from plugin.admin import bp as admin_bp
 from plugin.app_proxy import bp as app_proxy_bp
 from plugin.binding import bp as binding_bp
@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(binding_bp)
     app.register_blueprint(app_proxy_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(chat_images.bp)
     if settings.trusted_proxies:
         # Client addresses (the widget's rate limits) come from X-Forwarded-For
         # only as far back as the proxies we run; the rest could be forged.

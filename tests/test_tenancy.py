@@ -77,6 +77,14 @@ ROUTE_TENANCY = {
             "/api/admin/v1/channels/line",
             "/api/admin/v1/channels/messenger",
             "/api/admin/v1/channels/schedule",
+            "/admin/game",
+            "/api/admin/v1/game/campaigns",
+            "/api/admin/v1/game/campaigns/<int:campaign_id>",
+            "/api/admin/v1/game/campaigns/<int:campaign_id>/ledger.csv",
+            "/api/admin/v1/game/campaigns/<int:campaign_id>/pause",
+            "/api/admin/v1/game/campaigns/<int:campaign_id>/resume",
+            "/api/admin/v1/game/campaigns/<int:campaign_id>/results",
+            "/api/admin/v1/game/ledger.csv",
             "/api/admin/v1/flow",
             "/api/admin/v1/flow/preview",
             "/api/admin/v1/flow/test",
@@ -102,6 +110,19 @@ ROUTE_TENANCY = {
     " key's shop only",
     "/api/widget/v1/game/redeem": "tests/game/test_tenancy.py: spends the widget"
     " key's shop only",
+    **{
+        route: "tests/widget_api/test_chat.py: the visitor token and stream"
+        " token name their shop; another shop's widget key refuses them"
+        for route in (
+            "/api/widget/v1/chat/history",
+            "/api/widget/v1/chat/messages",
+            "/api/widget/v1/chat/images",
+            "/api/widget/v1/chat/rating",
+            "/api/widget/v1/chat/stream",
+        )
+    },
+    "/chat/images/<public_id>": "an image by its unguessable id, like a share"
+    " link; no shop's listing",
     "/healthz": "liveness: reads nothing",
     "/readyz": "readiness: SELECT 1 and a Redis PING, no shop's rows",
     "/metrics": "operator-only (bearer token) sums across all shops, never one"

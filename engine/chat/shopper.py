@@ -15,6 +15,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from engine.binding.person import existing_visitor, visitor_for
 from engine.channels.accounts import opening_hours
@@ -28,15 +30,28 @@ from engine.chat.conversations import (
 )
 from engine.chat.errors import ChatError
 from engine.chat.images import store_image
-from engine.chat.models import IMAGE, SHOPPER, TEXT, WEB, ChatMessage, Conversation
+from engine.chat.models import (
+    EVENT,
+    IMAGE,
+    SHOPPER,
+    TEXT,
+    WEB,
+    ChatMessage,
+    ChatSettings,
+    Conversation,
+)
 from engine.chat.rating import record_rating
 from engine.chat.setup import chat_settings
+from engine.db import db
 from engine.shops.models import Shop
+from engine.tracking.memo import ExpiringMemo
 from engine.visitors.models import Visitor
 
 logger = logging.getLogger(__name__)
 
 STREAM_TOKEN_SECONDS = 600
+# A change of the chat's on/off setting shows in the widget within this.
+_offers_chat: ExpiringMemo[int, bool] = ExpiringMemo(ttl=30)
 _STREAM_SALT = "revisit.chat.stream"
 CLOSED_NOTE = {
     "en": "We're away right now. Leave a message and we'll reply within a day.",
@@ -60,7 +75,7 @@ def history(
     shop: Shop, public_id: str, after: int | None
 ) -> tuple[Conversation | None, list[ChatMessage]]:
     """The visitor's conversation and its messages after ``after`` (else the
-    latest page), internal notes left out."""
+    latest page), without the team's notes and case events."""
     visitor = existing_visitor(shop, public_id)
     if visitor is None:
         return None, []
@@ -68,8 +83,10 @@ def history(
     if conversation is None:
         return None, []
     if after is None:
-        return conversation, latest_messages(conversation, include_notes=False)
-    return conversation, messages_after(conversation, after, include_notes=False)
+        messages = latest_messages(conversation, include_notes=False)
+    else:
+        messages = messages_after(conversation, after, include_notes=False)
+    return conversation, [item for item in messages if item.kind != EVENT]
 
 
 def post_text(
@@ -124,6 +141,25 @@ def team_availability(shop: Shop, locale: str, now: datetime) -> dict:
 
 def chat_is_on(shop: Shop) -> bool:
     return chat_settings(shop).enabled
+
+
+def widget_offers_chat(shop_id: int) -> bool:
+    """Whether the widget shows the chat: read-only and memoised, for page views.
+
+    A shop that never changed its chat settings has it on.
+    """
+
+    def load() -> bool:
+        try:
+            enabled = db.session.scalar(
+                select(ChatSettings.enabled).where(ChatSettings.shop_id == shop_id)
+            )
+        except OperationalError:
+            logger.warning("chat.settings_read_failed", extra={"shop_id": shop_id})
+            return False
+        return enabled is None or enabled
+
+    return _offers_chat.get(shop_id, load)
 
 
 def stream_token(secret_key: str, shop_id: int, public_id: str) -> str:

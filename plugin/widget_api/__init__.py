@@ -1,11 +1,13 @@
-"""The storefront widget's API: ``/api/widget/v1/page``, ``/events``, ``/game/*``.
+"""The storefront widget's API: ``/api/widget/v1/page``, ``/events``, ``/game/*``,
+``/chat/*``.
 
 Public and cross-origin: a request names its shop by the public widget key
 and must come from one of that shop's storefront origins (CORS). The page
 and events views read at most a little (cached shop and rules, the
 visitor's footprint) and never write to the database: events go to
 ``engine.tracking.buffer``. The bonus game's views (``game``) are the
-exception: collecting and redeeming are writes, one short transaction each.
+exception: collecting and redeeming are writes, one short transaction each,
+and so are the chat's (``chat``), whose stream stays open.
 """
 
 from flask import Blueprint
@@ -22,4 +24,4 @@ def _give_app_its_event_buffer(state: BlueprintSetupState) -> None:
 
 
 # The routes, and (limits) the rate limits every call meets before its view.
-from plugin.widget_api import binding, game, limits, routes  # noqa: E402,F401
+from plugin.widget_api import binding, chat, game, limits, routes  # noqa: E402,F401

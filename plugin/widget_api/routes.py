@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.binding.popup import widget_feature
+from engine.chat.shopper import widget_offers_chat
 from engine.db import utcnow
 from engine.game.collectibles import collectible_for_page_view, game_is_on
 from engine.onsite.selection import message_for_page_view
@@ -37,7 +38,8 @@ MAX_BODY = 32 * 1024
 BODY_TYPES = ("", "text/plain", "application/json")
 # What the widget may offer besides messages, before the shop's own answer:
 # binding's is worked out per shop and page (engine.binding.popup), the game
-# is on for a shop running a live campaign (engine.game).
+# is on for a shop running a live campaign (engine.game), the chat unless the
+# shop switched it off (engine.chat).
 FEATURES = {"chat": False, "game": False}
 
 bp.after_request(add_cors_headers)
@@ -80,6 +82,7 @@ def page() -> Response:
     )
     features = {
         **FEATURES,
+        "chat": widget_offers_chat(shop.shop_id),
         "game": FEATURES["game"] or game_is_on(shop.shop_id),
         "binding": widget_feature(
             shop.shop_id, page["url"], page.get("page_type"), locale

@@ -35,7 +35,7 @@ def test_page_new_visitor_gets_a_token_and_nothing_is_written(
     assert response.status_code == 200
     assert answer["visit_count"] == 1
     assert answer["message"] is None
-    assert answer["features"] == {"chat": False, "game": False, "binding": False}
+    assert answer["features"] == {"chat": True, "game": False, "binding": False}
     public_id = read_token(SECRET_KEY, shop.id, answer["visitor_token"])
     assert len(public_id) == 22
 
