@@ -56,6 +56,8 @@ let conversation = null;
 let streamUrl = '';
 let streamAt = 0;
 let channel = null;
+// The leader's EventSource, while open.
+let source = null;
 let retryMs = FIRST_RETRY_MS;
 
 function el(tag, className, text) {
@@ -93,9 +95,14 @@ function answerOf(response) {
   return response.ok ? response.json().catch(() => ({})) : Promise.reject(response.status);
 }
 
-// A string body goes as text/plain, which needs no CORS preflight.
+// A string body goes as text/plain, which needs no CORS preflight. The
+// locale picks the language of the team's closed-hours note.
 function api(action, fields) {
-  const body = { widget_key: context.config.widget_key, visitor_token: context.answer.visitor_token };
+  const body = {
+    widget_key: context.config.widget_key,
+    visitor_token: context.answer.visitor_token,
+    locale: context.config.locale,
+  };
   return fetch(endpoint(action), { method: 'POST', body: JSON.stringify({ ...body, ...fields }) }).then(answerOf);
 }
 
@@ -284,12 +291,19 @@ function sync() {
   );
 }
 
+// What the leader's stream brought. A live rating request is the moment to
+// ask (the conversation's own flag comes with the next history answer).
 function receive(data) {
-  if (data.message) take([data.message]);
-  if (data.conversation) {
-    conversation = Object.assign(conversation || {}, data.conversation);
-    drawRating();
+  const message = data.message;
+  if (message) {
+    if (message.kind == 'rating_request' && message.seq > last && conversation) {
+      conversation.rating_requested = conversation.rating == null;
+    }
+    take([message]);
   }
+  if (data.conversation) conversation = Object.assign(conversation || {}, data.conversation);
+  if (data.started) restart();
+  drawRating();
 }
 
 // The leader's stream: each event shown here and relayed to the other tabs.
@@ -300,25 +314,47 @@ function connect() {
   if (Date.now() - streamAt > FRESH_MS) {
     return catchUp().then(context.guard(connect), context.guard(() => later(connect)));
   }
-  const source = new EventSource(streamUrl + (streamUrl.includes('?') ? '&' : '?') + 'after=' + last);
+  const opened = (source = new EventSource(streamUrl + (streamUrl.includes('?') ? '&' : '?') + 'after=' + last));
   const relay = (data) => {
     receive(data);
     if (channel) channel.postMessage(data);
   };
-  source.addEventListener('open', () => (retryMs = FIRST_RETRY_MS));
-  source.addEventListener('message', context.guard((event) => relay({ message: JSON.parse(event.data) })));
-  source.addEventListener(
+  opened.addEventListener('open', () => (retryMs = FIRST_RETRY_MS));
+  opened.addEventListener('message', context.guard((event) => relay({ message: JSON.parse(event.data) })));
+  opened.addEventListener(
     'conversation',
     context.guard((event) => relay({ conversation: JSON.parse(event.data) })),
   );
-  source.addEventListener(
+  opened.addEventListener(
     'error',
     context.guard(() => {
-      source.close();
+      opened.close();
+      if (source == opened) source = null;
       streamAt = 0;
       later(connect);
     }),
   );
+}
+
+// The app's stream follows the conversation it found when it opened, so a
+// stream opened before the shopper's first message would hear nothing of
+// the conversation that message starts: the leader opens a new one.
+function restart() {
+  if (!source) return;
+  source.close();
+  source = null;
+  connect();
+}
+
+function started(answer) {
+  if (conversation || !answer.conversation) return;
+  conversation = answer.conversation;
+  if (answer.stream_url) {
+    streamUrl = answer.stream_url;
+    streamAt = Date.now();
+  }
+  if (channel) channel.postMessage({ started: true });
+  restart();
 }
 
 // Holds the lock for the tab's lifetime, leading from `start`.
@@ -372,6 +408,7 @@ function send(item) {
   request.then(
     context.guard((answer) => {
       item.seq = answer.message.seq;
+      started(answer);
       take([answer.message]);
       // Shown already, from the stream, before this answer came.
       if (pending.has(item.id) && item.seq <= last) drop(item);
