@@ -10,6 +10,7 @@ downloaded. Without Chromium or Playwright the folder is skipped, unless
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -24,6 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from engine.db import db
 from engine.onsite import selection
+from engine.runtime import current
 from engine.shops.models import Shop
 from engine.tracking import storefronts
 from engine.tracking.buffer import buffer_of
@@ -133,8 +135,21 @@ def live_app(session_app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
+def app_url_is_live(app: Flask, live_app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Addresses the app hands out under its public URL (the chat's stream,
+    its images) lead to the live server, as they lead to the app in production."""
+    runtime = current()
+    settings = dataclasses.replace(runtime.settings, app_url=live_app)
+    monkeypatch.setattr(runtime, "settings", settings)
+
+
+@pytest.fixture
 def store_url(
-    app: Flask, shop: Shop, platform: FakeShopifyPlatform, live_app: str
+    app: Flask,
+    shop: Shop,
+    platform: FakeShopifyPlatform,
+    live_app: str,
+    app_url_is_live: None,
 ) -> Iterator[str]:
     """The installed shop's storefront, with the app embed switched on."""
     # Shop ids can come back after the tables are emptied (SQLite): drop the

@@ -1,20 +1,19 @@
 """The shopper's live chat on the demo storefront: send, hear back live, reload.
 
 The widget talks to the real chat endpoints (``plugin/widget_api/chat.py``)
-and its stream; the team's side is played through ``engine.chat``.
+and its stream; the team's side is played through ``engine.chat.replies``.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from engine.chat.models import ChatMessage, Conversation
+from engine.chat.replies import post_agent_reply
 from engine.db import db
 from engine.shops.models import Shop
 from engine.team.accounts import add_member
@@ -26,24 +25,13 @@ if TYPE_CHECKING:
 
     from tests.browser.conftest import Console
 
-REPO = Path(__file__).resolve().parents[2]
 HISTORY_ENDPOINT = "/api/widget/v1/chat/history"
 AGENT_NAME = "Mei"
-
-
-def _missing_server_side() -> str | None:
-    if not (REPO / "plugin" / "widget_api" / "chat.py").is_file():
-        return (
-            "the widget's chat endpoints (plugin/widget_api/chat.py) do not exist yet"
-        )
-    chat = importlib.import_module("engine.chat")
-    if not hasattr(chat, "post_agent_reply"):
-        return "engine.chat has no post_agent_reply() to answer as the team yet"
-    return None
-
-
-MISSING = _missing_server_side()
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"chat: {MISSING}")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e5273fd6"
+    "0000000049454e44ae426082"
+)
 
 
 def an_agent(shop: Shop) -> TeamMember:
@@ -76,8 +64,6 @@ def send(page: Page, text: str) -> None:
 
 def stored_shopper_texts(shop: Shop, count: int, timeout: float = 10.0) -> list[str]:
     """The shop's shopper messages once ``count`` are stored (or at ``timeout``)."""
-    from engine.chat.models import ChatMessage
-
     deadline = time.monotonic() + timeout
     while True:
         db.session.rollback()
@@ -91,11 +77,18 @@ def stored_shopper_texts(shop: Shop, count: int, timeout: float = 10.0) -> list[
         time.sleep(0.1)
 
 
+def note_streams(tab: Page, name: str, streams: list[str]) -> None:
+    """Append ``name`` to ``streams`` for each EventSource ``tab`` opens."""
+
+    def note(request: Request) -> None:
+        if request.resource_type == "eventsource":
+            streams.append(name)
+
+    tab.on("request", note)
+
+
 def reply_as_agent(shop: Shop, member: TeamMember, text: str) -> None:
     """The team answers the shop's one conversation, as the panel would."""
-    from engine.chat import post_agent_reply
-    from engine.chat.models import Conversation
-
     db.session.rollback()
     conversation = db.session.scalars(
         select(Conversation).where(Conversation.shop_id == shop.id)
@@ -161,28 +154,68 @@ def test_markup_in_a_message_stays_text(
 def test_two_tabs_of_one_browser_share_one_stream(
     page: Page, store_url: str, shop: Shop, console: Console
 ) -> None:
-    # given a shopper with the chat open in two tabs of one browser
+    # given a shopper chatting in one tab, who opens the chat in a second tab
     member = an_agent(shop)
     second = page.context.new_page()
     streams: list[str] = []
-
-    def count_stream(request: Request) -> None:
-        if request.resource_type == "eventsource":
-            streams.append(request.url)
-
-    for tab in (page, second):
-        tab.on("request", count_stream)
+    note_streams(page, "first", streams)
+    note_streams(second, "second", streams)
     log = open_chat(page, store_url)
     send(page, "Hello from the first tab")
-    log.get_by_text("Hello from the first tab").wait_for()
+    page.get_by_text("Sending…").wait_for(state="detached")
     second_log = open_chat(second, store_url + "collections/cats")
     second_log.get_by_text("Hello from the first tab").wait_for()
 
     # when the agent answers
     reply_as_agent(shop, member, "Hello to both tabs")
 
-    # then both tabs show it, and the browser opened one stream for them
+    # then both tabs show it, through the first tab's stream only
     log.get_by_text("Hello to both tabs").wait_for(timeout=10_000)
     second_log.get_by_text("Hello to both tabs").wait_for(timeout=10_000)
-    assert len(streams) == 1, streams
+    assert streams
+    assert set(streams) == {"first"}
+    assert console.errors == []
+
+
+def test_shopper_sends_an_image_and_a_too_large_one_is_refused_at_once(
+    page: Page, store_url: str, shop: Shop, console: Console
+) -> None:
+    # given a shopper with the chat open
+    log = open_chat(page, store_url)
+
+    # when they pick a PNG image
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Send an image").click()
+    chooser.value.set_files({"name": "tug.png", "mimeType": "image/png", "buffer": PNG})
+
+    # then it shows at once, and is stored as an image message
+    page.get_by_text("Sending…").wait_for(state="detached")
+    log.get_by_role("img", name="Image").wait_for()
+    db.session.rollback()
+    [stored] = db.session.scalars(
+        select(ChatMessage).where(ChatMessage.shop_id == shop.id)
+    ).all()
+    assert (stored.author, stored.kind) == ("shopper", "image")
+
+    # and after a reload it loads from the app
+    reload(page)
+    log = open_panel_chat(page)
+    image = log.get_by_role("img", name="Image")
+    image.wait_for()
+    page.wait_for_function(
+        "(image) => image.complete && image.naturalWidth == 1",
+        arg=image.element_handle(),
+    )
+
+    # when they pick one over 5 MB: refused here, nothing is sent
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Send an image").click()
+    big = {
+        "name": "big.png",
+        "mimeType": "image/png",
+        "buffer": PNG.ljust(5 << 20, b"\0") + b"\0",
+    }
+    chooser.value.set_files(big)
+    page.get_by_role("status").filter(has_text="Images can be at most 5 MB.").wait_for()
+    assert log.get_by_role("img").count() == 1
     assert console.errors == []
