@@ -162,6 +162,11 @@ def widget_offers_chat(shop_id: int) -> bool:
     return _offers_chat.get(shop_id, load)
 
 
+def forget_chat_offers() -> None:
+    """Read the chat's on/off setting afresh (after a change in this process)."""
+    _offers_chat.clear()
+
+
 def stream_token(secret_key: str, shop_id: int, public_id: str) -> str:
     serializer = URLSafeTimedSerializer(secret_key, salt=_STREAM_SALT)
     return serializer.dumps([shop_id, public_id])

@@ -187,6 +187,8 @@ def chat_stream() -> Response:
 
     def catch_up(last: int) -> tuple[list[dict[str, Any]], int | None]:
         current_shop = db.session.get(Shop, shop_id)
+        if current_shop is None:
+            return [], None
         found = shopper.conversation_for_pass(current_shop, stream)
         if found is None:
             return [], None

@@ -8,7 +8,13 @@ from engine.onsite.rules import create_message
 from engine.shops.models import Shop
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from plugin.sandbox.storefront import open_storefront
-from tests.browser.visiting import follow, reload, visit, widget_hosts
+from tests.browser.visiting import (
+    follow,
+    reload,
+    switch_chat_off,
+    visit,
+    widget_hosts,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -55,8 +61,9 @@ def test_message_appears_when_its_rule_matches(
 def test_message_not_shown_where_its_rule_does_not_match(
     page: Page, store_url: str, shop: Shop, tracked: TrackedEvents
 ) -> None:
-    # given a message for product pages only
+    # given a message for product pages only, in a shop without chat
     a_message(shop, url_match="contains", url_value="/products/")
+    switch_chat_off(shop)
 
     # when a shopper opens the home page and a collection
     answers = [visit(page, store_url), visit(page, store_url + "collections/all")]

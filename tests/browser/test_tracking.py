@@ -12,7 +12,7 @@ from engine.shops.models import Shop
 from engine.webhooks.models import WebhookDelivery
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from plugin.sandbox.storefront import wait_for_webhooks
-from tests.browser.visiting import follow, visit, widget_hosts
+from tests.browser.visiting import follow, switch_chat_off, visit, widget_hosts
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -24,9 +24,11 @@ ROPE_TUG_MEDIUM = "45100000000031"
 
 
 def test_widget_loads_without_console_errors_and_shows_nothing_unasked(
-    page: Page, store_url: str, console: Console
+    page: Page, store_url: str, shop: Shop, console: Console
 ) -> None:
     # given a store with the app embed on and no message or feature for anyone
+    # (its chat switched off)
+    switch_chat_off(shop)
 
     # when a shopper walks through the home, a collection, a product and the cart
     answers = [

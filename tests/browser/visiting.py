@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine.chat import shopper
+from engine.chat.setup import update_chat_settings
+from engine.db import db
+from engine.shops.models import Shop
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
@@ -60,3 +65,10 @@ def settle(page: Page) -> None:
 def widget_hosts(page: Page) -> int:
     """How many widget hosts the page holds (0 when the widget shows nothing)."""
     return page.locator("revisit-widget").count()
+
+
+def switch_chat_off(shop: Shop) -> None:
+    """Turn the shop's chat off, so the widget draws nothing unasked."""
+    update_chat_settings(shop, enabled=False)
+    db.session.commit()
+    shopper.forget_chat_offers()

@@ -296,7 +296,7 @@ def test_the_page_answer_offers_the_chat_unless_switched_off(
 
     update_chat_settings(shop, enabled=False)
     db.session.commit()
-    shopper._offers_chat.clear()
+    shopper.forget_chat_offers()
 
     assert post_page(client, shop).get_json()["features"]["chat"] is False
 

@@ -1,0 +1,450 @@
+"""Live chat across web processes: delivery latency, Redis connections, memory.
+
+    .venv/bin/python bench/chat.py [--connections 2000] [--messages 300]
+
+Two gunicorn processes serve the real app (gthread, enough threads for
+their share of streams) against a scratch PostgreSQL database and a Redis
+db. ``--connections`` shoppers, each with a conversation, open the widget's
+server-sent event stream, split evenly between the two processes. Then
+``--messages`` shopper messages are posted, one at a time, each through the
+process that does *not* hold that shopper's stream, and the client times
+each from the POST to the event arriving on the stream (same machine, same
+clock). Redis connections are read from ``INFO clients`` with 20 streams
+open and again with all of them open; memory is the two processes' RSS
+before the streams open and with all of them open.
+
+Goals: ``delivery_p99_ms`` ≤ 50 on loopback; ``redis_connections``: the
+same count with every stream open as with 20 (a subscriber per process,
+not per shopper); ``nothing_lost``: every message arrived once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from redis import Redis
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import flask_migrate  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+
+import plugin  # noqa: E402
+from engine.binding.person import visitor_for  # noqa: E402
+from engine.chat.conversations import NewMessage, append, start_for_visitor  # noqa: E402
+from engine.chat.models import SHOPPER  # noqa: E402
+from engine.chat.shopper import stream_token  # noqa: E402
+from engine.db import db  # noqa: E402
+from engine.shops.install import record_install  # noqa: E402
+from engine.shops.tokens import TokenGrant  # noqa: E402
+from engine.tracking.tokens import issue_token, new_public_id  # noqa: E402
+
+ORIGIN = "https://bench-shop.myshopify.com"
+SHOP_DOMAIN = "bench-shop.myshopify.com"
+SECRET_KEY = "bench-secret-key"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/test"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------- environment
+
+
+@contextmanager
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """``revisit_chat_bench_<pid>`` next to ``admin_url``, dropped afterwards."""
+    name = f"revisit_chat_bench_{os.getpid()}"
+    _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+    _admin(admin_url, "CREATE DATABASE {}", name)
+    try:
+        parts = urlsplit(admin_url)
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+
+
+def _admin(admin_url: str, statement: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
+def app_config(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET_KEY,
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SHOPIFY_API_KEY": "bench-shopify-api-key",
+        "SHOPIFY_API_SECRET": "bench-shopify-api-secret-0123456789",
+        "APP_URL": "https://bench.invalid",
+        "WIDGET_RATE_LIMITS": "off",
+    }
+
+
+@dataclass(frozen=True)
+class Shopper:
+    visitor_token: str
+    stream_path: str
+
+
+def seed(config: dict[str, str], count: int) -> tuple[str, list[Shopper]]:
+    """Migrate, install a shop, and give ``count`` shoppers a conversation."""
+    app = plugin.create_app(config)
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+        shop = record_install(SHOP_DOMAIN, TokenGrant("bench-access-token"))
+        db.session.commit()
+        shoppers = []
+        for _ in range(count):
+            public_id = new_public_id()
+            conversation = start_for_visitor(shop, visitor_for(shop, public_id))
+            append(conversation, NewMessage(author=SHOPPER, text="Hello"))
+            token = stream_token(SECRET_KEY, shop.id, public_id)
+            shoppers.append(
+                Shopper(
+                    issue_token(SECRET_KEY, shop.id, public_id),
+                    f"/api/widget/v1/chat/stream?widget_key={shop.widget_key}"
+                    f"&token={token}&after=1",
+                )
+            )
+        db.session.commit()
+        widget_key = shop.widget_key
+        db.session.remove()
+        db.engine.dispose()
+    return widget_key, shoppers
+
+
+class WebProcess:
+    """One gunicorn process (one worker) with enough threads for its streams."""
+
+    def __init__(self, env: dict[str, str], threads: int) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--backlog",
+                "4096",
+                "--config",
+                "python:plugin.gunicorn_conf",
+                "plugin:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_ready(self.port, self.process)
+
+    def worker_pids(self) -> list[int]:
+        return _children(self.process.pid)
+
+    def rss_bytes(self) -> int:
+        return sum(_rss(pid) for pid in [self.process.pid, *self.worker_pids()])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- client
+
+
+class Stream:
+    """A shopper's open event stream, read by an asyncio task."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.port = port
+        self.path = path
+        self.arrived: dict[str, float] = {}
+        self.opened = asyncio.Event()
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def run(self) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self._writer = writer
+        writer.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Origin: {ORIGIN}\r\nAccept: text/event-stream\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        status = await reader.readline()
+        if b" 200 " not in status:
+            raise RuntimeError(f"stream refused: {status!r}")
+        self.opened.set()
+        while line := await reader.readline():
+            if line.startswith(b"data: ") and b'"text"' in line:
+                text = json.loads(line[6:])["text"]
+                self.arrived.setdefault(text, time.perf_counter())
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+async def post_message(port: int, widget_key: str, token: str, text: str) -> None:
+    body = json.dumps(
+        {
+            "widget_key": widget_key,
+            "visitor_token": token,
+            "text": text,
+            "client_id": str(uuid.uuid4()),
+        }
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        (
+            f"POST /api/widget/v1/chat/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Origin: {ORIGIN}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + body
+    )
+    await writer.drain()
+    status = await reader.readline()
+    await reader.read()
+    writer.close()
+    if b" 201 " not in status:
+        raise RuntimeError(f"message refused: {status!r}")
+
+
+@dataclass
+class Measured:
+    latencies_ms: list[float]
+    lost: int
+    redis_few: int
+    redis_all: int
+    rss_before: int
+    rss_after: int
+    connections: int
+
+
+async def measure(
+    processes: list[WebProcess],
+    widget_key: str,
+    shoppers: list[Shopper],
+    messages: int,
+    redis: Redis,
+) -> Measured:
+    streams = [
+        Stream(processes[index % 2].port, shopper.stream_path)
+        for index, shopper in enumerate(shoppers)
+    ]
+    rss_before = sum(process.rss_bytes() for process in processes)
+    tasks = []
+    for index, stream in enumerate(streams):
+        tasks.append(asyncio.create_task(stream.run()))
+        if index == 19:
+            await _all_open(streams[:20])
+            await asyncio.sleep(1.0)
+            redis_few = _clients(redis)
+        if index % 100 == 99:
+            await asyncio.sleep(0.05)
+    await _all_open(streams)
+    await asyncio.sleep(1.0)
+    redis_all = _clients(redis)
+    rss_after = sum(process.rss_bytes() for process in processes)
+
+    latencies, lost = [], 0
+    for number in range(messages):
+        index = (number * 7919) % len(shoppers)
+        other = processes[(index + 1) % 2]
+        text = f"bench message {number}"
+        started = time.perf_counter()
+        await post_message(other.port, widget_key, shoppers[index].visitor_token, text)
+        arrived = await _arrival(streams[index], text, timeout=5.0)
+        if arrived is None:
+            lost += 1
+        else:
+            latencies.append((arrived - started) * 1000)
+
+    for stream in streams:
+        stream.close()
+    for task in tasks:
+        task.cancel()
+    return Measured(
+        latencies, lost, redis_few, redis_all, rss_before, rss_after, len(streams)
+    )
+
+
+async def _all_open(streams: list[Stream]) -> None:
+    await asyncio.wait_for(
+        asyncio.gather(*(stream.opened.wait() for stream in streams)), timeout=120
+    )
+
+
+async def _arrival(stream: Stream, text: str, timeout: float) -> float | None:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if text in stream.arrived:
+            return stream.arrived[text]
+        await asyncio.sleep(0.0005)
+    return None
+
+
+def _clients(redis: Redis) -> int:
+    return int(redis.info("clients")["connected_clients"])
+
+
+# -------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    figure: str
+    target: str
+    met: bool
+
+    def line(self) -> str:
+        verdict = "met" if self.met else "missed"
+        return f"goal {self.name}: {self.figure} (target {self.target}) {verdict}"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def report(result: Measured, messages: int) -> list[Goal]:
+    p50 = percentile(result.latencies_ms, 50) if result.latencies_ms else math.inf
+    p99 = percentile(result.latencies_ms, 99) if result.latencies_ms else math.inf
+    per_connection = (result.rss_after - result.rss_before) / result.connections
+    print(f"open streams:               {result.connections} (2 web processes)")
+    print(f"messages sent:              {messages}, each to the other process")
+    print(f"delivery latency p50 / p99: {p50:.1f} ms / {p99:.1f} ms")
+    print(
+        f"Redis clients:              {result.redis_few} with 20 streams,"
+        f" {result.redis_all} with {result.connections}"
+    )
+    print(
+        f"web processes' RSS:         {result.rss_before / 2**20:.0f} MiB before,"
+        f" {result.rss_after / 2**20:.0f} MiB with every stream open"
+    )
+    print(f"memory per open stream:     {per_connection / 1024:.1f} KiB")
+    return [
+        Goal("delivery_p99_ms", f"{p99:.1f}", "<= 50", p99 <= 50),
+        Goal(
+            "redis_connections",
+            f"{result.redis_all} with {result.connections} streams,"
+            f" {result.redis_few} with 20",
+            "the same",
+            result.redis_all == result.redis_few,
+        ),
+        Goal(
+            "nothing_lost",
+            f"{messages - result.lost}/{messages} arrived",
+            "all",
+            result.lost == 0,
+        ),
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    with scratch_database(args.database_url) as database_url:
+        redis = Redis.from_url(args.redis_url)
+        redis.flushdb()
+        config = app_config(database_url, args.redis_url)
+        widget_key, shoppers = seed(config, args.connections)
+        env = dict(os.environ, **config)
+        threads = args.connections // 2 + 50
+        processes = [WebProcess(env, threads), WebProcess(env, threads)]
+        try:
+            result = asyncio.run(
+                measure(processes, widget_key, shoppers, args.messages, redis)
+            )
+        finally:
+            for process in processes:
+                process.stop()
+            redis.flushdb()
+    for goal in report(result, args.messages):
+        print(goal.line())
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited while starting")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                if b" 200 " in probe.recv(200):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
