@@ -29,9 +29,21 @@ def cli() -> None:
 @click.option("--bind", default="0.0.0.0:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads each.")
-def serve(bind: str, workers: int, threads: int) -> None:
-    """Run the web app under gunicorn."""
+@click.option(
+    "--chat-streams",
+    default=200,
+    show_default=True,
+    help="Open chat streams each process can hold, on threads of their own.",
+)
+def serve(bind: str, workers: int, threads: int, chat_streams: int) -> None:
+    """Run the web app under gunicorn.
+
+    An open chat stream (a shopper's or the inbox's) keeps a thread for as
+    long as it is open, so each process gets ``--chat-streams`` threads on
+    top of ``--threads``; an idle thread costs little memory.
+    """
     Settings.from_env()
+    threads += chat_streams
     os.execvp(
         sys.executable,
         [
