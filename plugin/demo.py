@@ -145,6 +145,8 @@ def _start_chat_platforms(port: int) -> tuple[FakeLinePlatform, FakeMessengerPla
     messenger.add_page(DEMO_PAGE_ID, DEMO_PAGE_TOKEN)
     # A shopper who just wrote to the Page, so Messenger's window is open.
     messenger.receive_message(DEMO_PAGE_ID, DEMO_PSID)
+    # The team's chat replies may then reach shoppers up to 7 days back.
+    messenger.set_human_agent(DEMO_PAGE_ID)
     _serve_beside(line, port + 2)
     _serve_beside(messenger, port + 3)
     return line, messenger
@@ -157,6 +159,7 @@ def _chat_environment(
     Messenger secrets."""
     return {
         "LINE_API_BASE_URL": line.base_url or "",
+        "LINE_DATA_BASE_URL": line.base_url or "",
         "LINE_ACCESS_BASE_URL": line.base_url or "",
         "LINE_WEB_BASE_URL": line.base_url or "",
         "MESSENGER_GRAPH_BASE_URL": messenger.base_url or "",

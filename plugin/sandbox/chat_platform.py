@@ -47,7 +47,10 @@ class ChatFault(NamedTuple):
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """A send the platform accepted; ``delivered`` is false when it went nowhere."""
+    """A send the platform accepted; ``delivered`` is false when it went nowhere.
+
+    ``reply`` marks LINE's replies (sent with a reply token), as against pushes.
+    """
 
     platform: str
     account: str
@@ -56,6 +59,7 @@ class OutboxEntry:
     delivered: bool
     accepted_at: datetime
     message_ids: tuple[str, ...]
+    reply: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +67,7 @@ class OutboxEntry:
             "account": self.account,
             "recipient": self.recipient,
             "delivered": self.delivered,
+            "reply": self.reply,
             "accepted_at": self.accepted_at.isoformat(),
             "message_ids": list(self.message_ids),
             "messages": self.messages,

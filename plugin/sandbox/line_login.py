@@ -19,9 +19,11 @@ Mixed into ``FakeLinePlatform``. It serves, as LINE documents them
   event for an expired or used token);
 * ``/R/oaMessage/{basic id}/``: the account's chat with a message typed in.
 
-A shopper's actions (following, blocking, writing) reach the app as webhook
-deliveries signed with the Messaging API channel's secret, sent to the URL
-``set_webhook`` gave the channel.
+A shopper's actions (following, blocking, writing, sending an image) reach
+the app as webhook deliveries signed with the Messaging API channel's
+secret, sent to the URL ``set_webhook`` gave the channel. Each ``message``,
+``postback``, ``follow`` and ``accountLink`` event carries a fresh
+``replyToken`` the platform remembers, as LINE's do (``unfollow`` has none).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ CODE_LIFETIME = timedelta(minutes=10)
 LINK_TOKEN_LIFETIME = timedelta(minutes=10)
 ID_TOKEN_SECONDS = 3600
 ACCESS_TOKEN_SECONDS = 30 * 24 * 3600
+# The events LINE gives a reply token (of those the fake sends).
+REPLY_EVENT_TYPES = frozenset({"message", "postback", "follow", "accountLink"})
 
 
 @dataclass
@@ -155,6 +159,25 @@ class LineLoginMixin:
             channel_id, user_id, {"type": "message", "message": message}
         )
 
+    def user_sends_image(
+        self, channel_id: str, user_id: str, data: bytes, content_type: str
+    ) -> int | None:
+        """The user sends a photo: an ``image`` message whose content LINE keeps
+        (``GET /v2/bot/message/{id}/content``)."""
+        message_id = self.store_content(channel_id, data, content_type)
+        with self._lock:
+            chat = self._bot(channel_id).chats.setdefault(user_id, [])
+            chat.append(("mine", "(image)"))
+        message = {
+            "id": message_id,
+            "type": "image",
+            "quoteToken": secrets.token_urlsafe(30),
+            "contentProvider": {"type": "line"},
+        }
+        return self.deliver_event(
+            channel_id, user_id, {"type": "message", "message": message}
+        )
+
     def user_posts_back(self, channel_id: str, user_id: str, data: str) -> int | None:
         return self.deliver_event(
             channel_id, user_id, {"type": "postback", "postback": {"data": data}}
@@ -173,6 +196,8 @@ class LineLoginMixin:
         }
         if user_id is not None:
             full["source"] = {"type": "user", "userId": user_id}
+            if event["type"] in REPLY_EVENT_TYPES:
+                full["replyToken"] = self.issue_reply_token(channel_id, user_id)
         return self.deliver(
             channel_id, {"destination": "U" + "0" * 32, "events": [full]}
         )

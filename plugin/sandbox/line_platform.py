@@ -1,4 +1,4 @@
-"""A fake LINE Messaging API: push messages, quota, and webhook signatures.
+"""A fake LINE Messaging API: push and reply, quota, content, webhook signatures.
 
 ``FakeLinePlatform`` serves ``POST /v2/bot/message/push`` and the quota
 endpoints at the address ``LINE_API_BASE_URL`` points to, and refuses what
@@ -10,6 +10,19 @@ rate limit (429) and the monthly quota (429 "You have reached your monthly
 limit."). A push to a user who blocked the account is answered 200 and not
 delivered, as LINE documents. Accepted pushes appear at ``/outbox``. LINE
 Login, account linking and signed webhooks come from ``LineLoginMixin``.
+
+``POST /v2/bot/message/reply`` takes the ``replyToken`` of a delivered
+``message``, ``postback``, ``follow`` or ``accountLink`` event: once, and
+for ``REPLY_TOKEN_LIFETIME`` on the fake's clock (LINE says only "shortly";
+the fake's minute is longer than the app's own 50 seconds, so the app's
+limit is what tests meet first). A used, expired or unknown token is 400
+"Invalid reply token"; a retry key is 400, as LINE refuses one on every
+endpoint but the four that take it. Replies are rate-limited apart from
+pushes (LINE limits each endpoint), appear in the outbox marked ``reply``
+and are not counted against the monthly quota, nor stopped by it.
+``GET /v2/bot/message/{id}/content`` serves what a user sent
+(``user_sends_image``); LINE serves it from api-data.line.me, the fake from
+the same address as everything else.
 """
 
 from __future__ import annotations
@@ -19,8 +32,10 @@ import hashlib
 import hmac
 import itertools
 import logging
+import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +52,12 @@ logger = logging.getLogger(__name__)
 
 PUSH_RATE_LIMIT = 2000
 RETRY_KEY_LIFETIME = timedelta(hours=24)
+REPLY_TOKEN_LIFETIME = timedelta(seconds=60)
 QUOTA_MESSAGE = "You have reached your monthly limit."
+INVALID_REPLY_TOKEN_MESSAGE = "Invalid reply token"
+# LINE documents the 400, not its wording; this sentence is the fake's own.
+RETRY_KEY_REFUSED_MESSAGE = "The X-Line-Retry-Key header is not supported here."
+_UNPARSABLE_MESSAGE = "The request body could not be parsed as JSON."
 RATE_LIMIT_MESSAGE = "The API rate limit has been exceeded. Try again later."
 AUTH_MESSAGE = (
     "Authentication failed. Confirm that the access token in the authorization"
@@ -60,8 +80,20 @@ class AcceptedPush:
 
 
 @dataclass
+class ReplyToken:
+    """A reply token handed out with one webhook event."""
+
+    user_id: str
+    issued_at: datetime
+    used: bool = False
+
+
+@dataclass
 class LineAccount:
-    """One channel (LINE Official Account) the fake knows."""
+    """One channel (LINE Official Account) the fake knows.
+
+    ``contents`` holds what users sent (message id to bytes and media type).
+    """
 
     channel_id: str
     access_token: str
@@ -70,6 +102,8 @@ class LineAccount:
     usage: dict[str, int] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
     retry_keys: dict[str, AcceptedPush] = field(default_factory=dict)
+    reply_tokens: dict[str, ReplyToken] = field(default_factory=dict)
+    contents: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     def used(self, month: str) -> int:
         return self.usage.get(month, 0)
@@ -127,7 +161,7 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
             self._accounts[channel_id].blocked.discard(user_id)
 
     def delivered_to(self, user_id: str) -> list[OutboxEntry]:
-        """The pushes that reached ``user_id``, oldest first."""
+        """The pushes and replies that reached ``user_id``, oldest first."""
         with self._lock:
             return [e for e in self.outbox if e.recipient == user_id and e.delivered]
 
@@ -139,6 +173,29 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
         account = self._account_for_signing(channel_id)
         digest = hmac.new(account.channel_secret.encode(), body, hashlib.sha256)
         return base64.b64encode(digest.digest()).decode()
+
+    def issue_reply_token(self, channel_id: str, user_id: str) -> str:
+        """A fresh reply token for an event from ``user_id`` (webhooks call it)."""
+        token = secrets.token_hex(16)
+        now = self.now()
+        with self._lock:
+            tokens = self._accounts[channel_id].reply_tokens
+            # Forget the expired ones, so a long demo does not pile them up.
+            for expired in [
+                key
+                for key, issued in tokens.items()
+                if now - issued.issued_at > REPLY_TOKEN_LIFETIME
+            ]:
+                del tokens[expired]
+            tokens[token] = ReplyToken(user_id, now)
+        return token
+
+    def store_content(self, channel_id: str, data: bytes, content_type: str) -> str:
+        """Keep what a user sent; the message id that serves it."""
+        message_id = str(next(self._ids))
+        with self._lock:
+            self._accounts[channel_id].contents[message_id] = (data, content_type)
+        return message_id
 
     # --- the push itself (called by the route) --------------------------------
 
@@ -171,6 +228,37 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
 
             return self._accept(account, body, retry_key, month)
 
+    def reply(
+        self, token: str, retry_key: str | None, body: Any
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Answer one reply request: (status, JSON body, extra headers)."""
+        refusal = _reply_body_refusal(body)
+        with self._lock:
+            account = self._account_by_token(token)
+            if account is None:
+                return 401, {"message": AUTH_MESSAGE}, {}
+            if retry_key is not None:
+                return 400, {"message": RETRY_KEY_REFUSED_MESSAGE}, {}
+            if not self.admit_request(f"{account.channel_id}:reply"):
+                return 429, {"message": RATE_LIMIT_MESSAGE}, {}
+            if refusal is not None:
+                return 400, refusal, {}
+
+            issued = account.reply_tokens.get(body["replyToken"])
+            if (
+                issued is None
+                or issued.used
+                or self.now() - issued.issued_at > REPLY_TOKEN_LIFETIME
+            ):
+                return 400, {"message": INVALID_REPLY_TOKEN_MESSAGE}, {}
+            issued.used = True
+
+            # Free: a reply is neither counted nor stopped by the monthly quota.
+            status, payload, headers, _ = self._record(
+                account, issued.user_id, body["messages"], reply=True
+            )
+            return status, payload, headers
+
     # --- internals ---------------------------------------------------------------
 
     def _accept(
@@ -180,29 +268,43 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
         retry_key: str | None,
         month: str,
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        now = self.now()
-        to = body["to"]
-        delivered = to not in account.blocked
-        message_ids = tuple(str(next(self._ids)) for _ in body["messages"])
-        request_id = uuid.uuid4().hex
-        if retry_key is not None:
-            account.retry_keys[retry_key] = AcceptedPush(request_id, message_ids, now)
-        # LINE counts requests x recipients, and nothing sent to blocked users.
-        if delivered:
-            account.usage[month] = account.used(month) + 1
-        self.outbox.append(
-            OutboxEntry(
-                platform=self.platform,
-                account=account.channel_id,
-                recipient=to,
-                messages=body["messages"],
-                delivered=delivered,
-                accepted_at=now,
-                message_ids=message_ids,
-            )
+        status, payload, headers, entry = self._record(
+            account, body["to"], body["messages"], reply=False
         )
-        sent = [{"id": mid, "quoteToken": _quote_token(mid)} for mid in message_ids]
-        return 200, {"sentMessages": sent}, {"x-line-request-id": request_id}
+        if retry_key is not None:
+            account.retry_keys[retry_key] = AcceptedPush(
+                headers["x-line-request-id"], entry.message_ids, entry.accepted_at
+            )
+        # LINE counts requests x recipients, and nothing sent to blocked users.
+        if entry.delivered:
+            account.usage[month] = account.used(month) + 1
+        return status, payload, headers
+
+    def _record(
+        self,
+        account: LineAccount,
+        to: str,
+        messages: list[dict[str, Any]],
+        *,
+        reply: bool,
+    ) -> tuple[int, dict[str, Any], dict[str, str], OutboxEntry]:
+        """Put an accepted send in the outbox; LINE's answer and the entry."""
+        entry = OutboxEntry(
+            platform=self.platform,
+            account=account.channel_id,
+            recipient=to,
+            messages=messages,
+            delivered=to not in account.blocked,
+            accepted_at=self.now(),
+            message_ids=tuple(str(next(self._ids)) for _ in messages),
+            reply=reply,
+        )
+        self.outbox.append(entry)
+        sent = [
+            {"id": mid, "quoteToken": _quote_token(mid)} for mid in entry.message_ids
+        ]
+        request_id = uuid.uuid4().hex
+        return 200, {"sentMessages": sent}, {"x-line-request-id": request_id}, entry
 
     def _accepted(
         self, account: LineAccount, retry_key: str | None
@@ -241,6 +343,12 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
         app.add_url_rule(
             "/v2/bot/message/push", "push", self._push_route, methods=["POST"]
         )
+        app.add_url_rule(
+            "/v2/bot/message/reply", "reply", self._reply_route, methods=["POST"]
+        )
+        app.add_url_rule(
+            "/v2/bot/message/<message_id>/content", "content", self._content_route
+        )
         app.add_url_rule("/v2/bot/message/quota", "quota", self._quota_route)
         app.add_url_rule(
             "/v2/bot/message/quota/consumption", "consumption", self._consumption_route
@@ -248,6 +356,17 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
         self._add_login_routes(app)
 
     def _push_route(self) -> Response:
+        return self._send_route(self.push, _recipient_of)
+
+    def _reply_route(self) -> Response:
+        return self._send_route(self.reply, self._replied_user)
+
+    def _send_route(
+        self,
+        answer: Callable[[str, str | None, Any], tuple[int, dict, dict[str, str]]],
+        recipient_of: Callable[[Any], str | None],
+    ) -> Response:
+        """Push or reply: latency, an injected fault or ``answer``, the call log."""
         if self.latency:
             time.sleep(self.latency)
         retry_key = request.headers.get("X-Line-Retry-Key")
@@ -257,18 +376,45 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
         if fault is not None:
             status, payload, headers = _fault_answer(fault)
         else:
-            status, payload, headers = self.push(_bearer(), retry_key, body)
+            status, payload, headers = answer(_bearer(), retry_key, body)
 
-        to = body.get("to") if isinstance(body, dict) else None
         self.record_call(
             ChatCall(
-                "POST", request.path, status, self._channel_of_request(), to, retry_key
+                "POST",
+                request.path,
+                status,
+                self._channel_of_request(),
+                recipient_of(body),
+                retry_key,
             )
         )
         response = jsonify(payload)
         response.status_code = status
         response.headers.update(headers)
         return response
+
+    def _content_route(self, message_id: str) -> Response:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            account = self._account_by_token(_bearer())
+            content = account.contents.get(message_id) if account else None
+        if account is None:
+            return _json(401, {"message": AUTH_MESSAGE})
+        if content is None:
+            return _json(404, {"message": "Not found"})
+        data, content_type = content
+        return Response(data, status=200, content_type=content_type)
+
+    def _replied_user(self, body: Any) -> str | None:
+        """The user a reply token was issued for, for the call log."""
+        token = body.get("replyToken") if isinstance(body, dict) else None
+        with self._lock:
+            for account in self._accounts.values():
+                issued = account.reply_tokens.get(token or "")
+                if issued is not None:
+                    return issued.user_id
+        return None
 
     def _quota_route(self) -> Response:
         account = self._account_by_token(_bearer())
@@ -292,12 +438,21 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
 
 def _body_refusal(body: Any) -> dict[str, Any] | None:
     if body is None:
-        return {"message": "The request body could not be parsed as JSON."}
+        return {"message": _UNPARSABLE_MESSAGE}
     if not recipient_is_valid(body):
-        return {
-            "message": "The property, 'to', in the request body is invalid"
-            " (line: -, column: -)"
-        }
+        return {"message": _invalid_property_message("to")}
+    return _messages_refusal(body)
+
+
+def _reply_body_refusal(body: Any) -> dict[str, Any] | None:
+    if body is None:
+        return {"message": _UNPARSABLE_MESSAGE}
+    if not isinstance(body, dict) or not isinstance(body.get("replyToken"), str):
+        return {"message": _invalid_property_message("replyToken")}
+    return _messages_refusal(body)
+
+
+def _messages_refusal(body: Any) -> dict[str, Any] | None:
     problems = push_problems(body)
     if not problems:
         return None
@@ -305,6 +460,16 @@ def _body_refusal(body: Any) -> dict[str, Any] | None:
         "message": f"The request body has {len(problems)} error(s)",
         "details": [{"message": p.message, "property": p.property} for p in problems],
     }
+
+
+def _invalid_property_message(name: str) -> str:
+    return (
+        f"The property, '{name}', in the request body is invalid (line: -, column: -)"
+    )
+
+
+def _recipient_of(body: Any) -> str | None:
+    return body.get("to") if isinstance(body, dict) else None
 
 
 def _conflict(accepted: AcceptedPush) -> tuple[int, dict[str, Any], dict[str, str]]:

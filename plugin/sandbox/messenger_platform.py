@@ -8,8 +8,13 @@ shape ``{"error": {"message", "type", "code", "error_subcode",
 a PSID that never wrote to the Page (100/2018001), a send outside the
 shopper's 24-hour window (10/2018278, the fake records each PSID's last
 inbound message; tests set it), a shopper who blocked the Page (551) and
-more calls per second than the Page's rate limit (613). Accepted messages
-appear at ``/outbox``. m.me links, threads and signed webhooks come from
+more calls per second than the Page's rate limit (613). A ``HUMAN_AGENT``
+tagged send reaches 7 days back instead of 24 hours, and only from a Page
+with the Human Agent permission (``set_human_agent``, off by default): from
+any other Page it is refused, whatever the window, with 403 and code 200,
+``HUMAN_AGENT_REFUSED`` (Meta's exact answer is not documented; Graph
+reports missing permissions with code 200). Accepted messages appear at
+``/outbox``. m.me links, threads and signed webhooks come from
 ``MessengerThreadsMixin``.
 """
 
@@ -39,6 +44,7 @@ API_VERSION = "v25.0"
 SEND_RATE_LIMIT = 300
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
+HUMAN_AGENT_REFUSED = "(#200) The Human Agent tag is not available for this page."
 _FAULT_ERRORS = {
     429: (4, None, "(#4) Application request limit reached"),
     500: (
@@ -81,6 +87,8 @@ class MessengerPage:
     blocked: set[str] = field(default_factory=set)
     # The webhook fields the Page subscribed the app to (subscribed_apps).
     subscribed_fields: tuple[str, ...] = ()
+    # Whether Meta granted the Page's app the Human Agent permission.
+    human_agent: bool = False
 
 
 class GraphError(Exception):
@@ -158,6 +166,11 @@ class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
         with self._lock:
             self._pages[page_id].last_inbound[psid] = at or self.now()
 
+    def set_human_agent(self, page_id: str, allowed: bool = True) -> None:
+        """Grant (or take back) the Page's Human Agent permission."""
+        with self._lock:
+            self._pages[page_id].human_agent = allowed
+
     def block(self, page_id: str, psid: str) -> None:
         with self._lock:
             self._pages[page_id].blocked.add(psid)
@@ -206,6 +219,8 @@ class FakeMessengerPlatform(MessengerThreadsMixin, FakeChatPlatform):
             )
 
         tag = body.get("tag") if body["messaging_type"] == "MESSAGE_TAG" else None
+        if tag == "HUMAN_AGENT" and not page.human_agent:
+            raise GraphError(403, 200, HUMAN_AGENT_REFUSED)
         if tag is None:
             window = STANDARD_WINDOW
         elif tag == "HUMAN_AGENT":

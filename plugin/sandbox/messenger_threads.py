@@ -7,8 +7,9 @@ shopper's thread with the Page: a new thread starts with "Get Started"
 (a ``messaging_postbacks`` event with ``postback.referral``), an existing
 one reports ``messaging_referrals``; a ref over 250 characters or outside
 ``a-zA-Z0-9+/=-.:_`` is refused, as Meta documents for refs. Messages
-written there reach the app as ``messages`` events. Every delivery is
-signed ``X-Hub-Signature-256`` with the app secret.
+written there (and photos, ``user_sends_image``) reach the app as
+``messages`` events. Every delivery is signed ``X-Hub-Signature-256`` with
+the app secret.
 """
 
 from __future__ import annotations
@@ -74,6 +75,16 @@ class MessengerThreadsMixin:
         self._threads.setdefault((page_id, psid), []).append(("mine", text))
         self.receive_message(page_id, psid)
         message = {"mid": f"m_{secrets.token_hex(8)}", "text": text}
+        return self.deliver_event(page_id, psid, {"message": message})
+
+    def user_sends_image(self, page_id: str, psid: str, url: str) -> int | None:
+        """The shopper sends a photo; Meta's event carries its CDN ``url``."""
+        self._threads.setdefault((page_id, psid), []).append(("mine", "(image)"))
+        self.receive_message(page_id, psid)
+        message = {
+            "mid": f"m_{secrets.token_hex(8)}",
+            "attachments": [{"type": "image", "payload": {"url": url}}],
+        }
         return self.deliver_event(page_id, psid, {"message": message})
 
     def deliver_event(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -362,3 +364,258 @@ def test_stats_count_accepted_and_throttled_pushes(line: FakeLinePlatform) -> No
 
     # then
     assert stats == {"accepted": 1, "throttled": 1, "calls": 2}
+
+
+# --- reply tokens, replies and content ------------------------------------------------
+
+
+def reply(
+    line: FakeLinePlatform,
+    reply_token: str,
+    messages: list[dict[str, Any]],
+    *,
+    retry_key: str | None = None,
+    token: str = LINE_TOKEN,
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    if retry_key is not None:
+        headers["X-Line-Retry-Key"] = retry_key
+    return httpx.post(
+        f"{line.base_url}/v2/bot/message/reply",
+        json={"replyToken": reply_token, "messages": messages},
+        headers=headers,
+        timeout=5,
+    )
+
+
+@pytest.fixture
+def webhooks(
+    line: FakeLinePlatform, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """The events the fake delivers, kept instead of posted."""
+    events: list[dict[str, Any]] = []
+
+    def keep(channel_id: str, payload: dict[str, Any]) -> int:
+        events.extend(payload["events"])
+        return 200
+
+    monkeypatch.setattr(line, "deliver", keep)
+    return events
+
+
+def stop_clock(line: FakeLinePlatform) -> Callable[[float], None]:
+    """Stop the fake's clock; the returned function moves it on by seconds."""
+    start = line.now()
+    line.now = lambda: start
+
+    def advance(seconds: float) -> None:
+        line.now = lambda: start + timedelta(seconds=seconds)
+
+    return advance
+
+
+def test_events_carry_a_fresh_reply_token_except_unfollow(
+    line: FakeLinePlatform, webhooks: list[dict[str, Any]]
+) -> None:
+    # when
+    line.user_follows(LINE_CHANNEL_ID, LINE_USER)
+    line.user_sends_text(LINE_CHANNEL_ID, LINE_USER, "hi")
+    line.user_posts_back(LINE_CHANNEL_ID, LINE_USER, "snooze")
+    line.user_blocks(LINE_CHANNEL_ID, LINE_USER)
+
+    # then
+    assert [event["type"] for event in webhooks] == [
+        "follow",
+        "message",
+        "postback",
+        "unfollow",
+    ]
+    tokens = [event.get("replyToken") for event in webhooks]
+    assert tokens[3] is None
+    assert len(set(tokens[:3])) == 3
+    assert all(len(token) == 32 for token in tokens[:3])
+
+
+def test_reply_with_an_event_token_is_delivered_as_a_reply(
+    line: FakeLinePlatform, webhooks: list[dict[str, Any]]
+) -> None:
+    # given
+    line.user_sends_text(LINE_CHANNEL_ID, LINE_USER, "Is oolong in stock?")
+
+    # when
+    response = reply(line, webhooks[0]["replyToken"], [TEXT, TEXT])
+
+    # then
+    assert response.status_code == 200
+    assert [set(m) for m in response.json()["sentMessages"]] == [
+        {"id", "quoteToken"}
+    ] * 2
+    (entry,) = line.delivered_to(LINE_USER)
+    assert (entry.reply, entry.messages) == (True, [TEXT, TEXT])
+    assert httpx.get(f"{line.outbox_url}.json").json()[0]["reply"] is True
+    assert [(c.recipient, c.status) for c in line.calls] == [(LINE_USER, 200)]
+
+
+def test_reply_token_is_good_for_sixty_seconds(line: FakeLinePlatform) -> None:
+    # given
+    advance = stop_clock(line)
+    fresh = line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER)
+    stale = line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER)
+
+    # when
+    advance(60)
+    at_sixty = reply(line, fresh, [TEXT])
+    advance(60.001)
+    past = reply(line, stale, [TEXT])
+
+    # then
+    assert at_sixty.status_code == 200
+    assert (past.status_code, past.json()) == (
+        400,
+        {"message": "Invalid reply token"},
+    )
+    assert len(line.delivered_to(LINE_USER)) == 1
+
+
+def test_reply_token_is_single_use(line: FakeLinePlatform) -> None:
+    # given
+    token = line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER)
+    reply(line, token, [TEXT])
+
+    # when
+    again = reply(line, token, [TEXT])
+
+    # then
+    assert (again.status_code, again.json()) == (
+        400,
+        {"message": "Invalid reply token"},
+    )
+    assert len(line.delivered_to(LINE_USER)) == 1
+
+
+def test_reply_token_of_another_channel_is_refused(line: FakeLinePlatform) -> None:
+    # given a token issued to another channel's user
+    line.add_channel("2000000002", "other-token-0123456789", "other-secret")
+    token = line.issue_reply_token("2000000002", LINE_USER)
+
+    # when / then
+    assert reply(line, token, [TEXT]).status_code == 400
+    assert reply(line, token, [TEXT], token="other-token-0123456789").status_code == 200
+
+
+def test_reply_with_retry_key_is_400_and_spends_nothing(
+    line: FakeLinePlatform,
+) -> None:
+    # given
+    token = line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER)
+
+    # when
+    refused = reply(line, token, [TEXT], retry_key=str(uuid.uuid4()))
+
+    # then the token is still good
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "message": "The X-Line-Retry-Key header is not supported here."
+    }
+    assert line.outbox == []
+    assert reply(line, token, [TEXT]).status_code == 200
+
+
+def test_reply_follows_the_push_message_rules(line: FakeLinePlatform) -> None:
+    # given
+    token = line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER)
+
+    # when
+    six = reply(line, token, [TEXT] * 6)
+    no_token = httpx.post(
+        f"{line.base_url}/v2/bot/message/reply",
+        json={"messages": [TEXT]},
+        headers={"Authorization": f"Bearer {LINE_TOKEN}"},
+        timeout=5,
+    )
+
+    # then
+    assert refused_properties(six) == ["messages"]
+    assert no_token.status_code == 400
+    assert "'replyToken'" in no_token.json()["message"]
+    assert reply(line, token, [TEXT], token="nope").status_code == 401
+    assert reply(line, token, [TEXT]).status_code == 200
+
+
+def test_replies_are_neither_counted_nor_stopped_by_the_quota(
+    line: FakeLinePlatform,
+) -> None:
+    # given a quota of one, used by a push
+    line.set_monthly_quota(LINE_CHANNEL_ID, 1)
+    push(line, [TEXT])
+
+    # when
+    answers = [
+        reply(line, line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER), [TEXT])
+        for _ in range(2)
+    ]
+
+    # then
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert line.usage(LINE_CHANNEL_ID) == 1
+    assert push(line, [TEXT]).status_code == 429
+
+
+def test_replies_have_a_rate_window_of_their_own(line: FakeLinePlatform) -> None:
+    # given one request a second per endpoint, the push's used
+    line.set_rate_limit(1)
+    push(line, [TEXT])
+
+    # when
+    first = reply(line, line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER), [TEXT])
+    second = reply(line, line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER), [TEXT])
+
+    # then
+    assert (first.status_code, second.status_code) == (200, 429)
+
+
+def test_user_sends_image_delivers_an_image_event_with_its_content(
+    line: FakeLinePlatform, webhooks: list[dict[str, Any]]
+) -> None:
+    # given
+    photo = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+
+    # when
+    line.user_sends_image(LINE_CHANNEL_ID, LINE_USER, photo, "image/jpeg")
+
+    # then the event says LINE holds the content, and LINE serves it
+    (event,) = webhooks
+    message = event["message"]
+    assert (event["type"], message["type"]) == ("message", "image")
+    assert message["contentProvider"] == {"type": "line"}
+    assert event["replyToken"]
+    content = httpx.get(
+        f"{line.base_url}/v2/bot/message/{message['id']}/content",
+        headers={"Authorization": f"Bearer {LINE_TOKEN}"},
+        timeout=5,
+    )
+    assert content.status_code == 200
+    assert content.content == photo
+    assert content.headers["Content-Type"] == "image/jpeg"
+    assert content.headers["Content-Length"] == str(len(photo))
+
+
+def test_content_needs_the_channel_token_and_a_known_message(
+    line: FakeLinePlatform,
+) -> None:
+    # given
+    message_id = line.store_content(LINE_CHANNEL_ID, b"\x89PNG", "image/png")
+    line.add_channel("2000000002", "other-token-0123456789", "other-secret")
+
+    def fetch(message: str, token: str) -> int:
+        return httpx.get(
+            f"{line.base_url}/v2/bot/message/{message}/content",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).status_code
+
+    # when / then
+    assert fetch(message_id, "nope") == 401
+    assert fetch(message_id, "other-token-0123456789") == 404
+    assert fetch("999", LINE_TOKEN) == 404
+    assert fetch(message_id, LINE_TOKEN) == 200

@@ -94,19 +94,79 @@ def test_send_just_inside_window_is_accepted(messenger: FakeMessengerPlatform) -
     assert send(messenger, {"text": "hi"}).status_code == 200
 
 
+def send_as_agent(
+    messenger: FakeMessengerPlatform, text: str = "An agent here"
+) -> httpx.Response:
+    return send(
+        messenger, {"text": text}, messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT"
+    )
+
+
 def test_human_agent_tag_reaches_seven_days(messenger: FakeMessengerPlatform) -> None:
-    # given a shopper who wrote three days ago
+    # given a Page with the permission, and a shopper who wrote three days ago
+    messenger.set_human_agent(PAGE_ID)
     messenger.receive_message(PAGE_ID, PSID, at=messenger.now() - timedelta(days=3))
 
     # when / then
-    tagged = send(
-        messenger,
-        {"text": "An agent here"},
-        messaging_type="MESSAGE_TAG",
-        tag="HUMAN_AGENT",
-    )
-    assert tagged.status_code == 200
+    assert send_as_agent(messenger).status_code == 200
     assert error_of(send(messenger, {"text": "Sale!"})) == (10, 2018278)
+
+
+def test_human_agent_tag_past_seven_days_is_10_2018278(
+    messenger: FakeMessengerPlatform,
+) -> None:
+    # given
+    messenger.set_human_agent(PAGE_ID)
+    messenger.receive_message(
+        PAGE_ID, PSID, at=messenger.now() - timedelta(days=7, seconds=1)
+    )
+
+    # when / then
+    assert error_of(send_as_agent(messenger)) == (10, 2018278)
+    assert messenger.delivered_to(PSID) == []
+
+
+def test_human_agent_tag_needs_the_page_permission(
+    messenger: FakeMessengerPlatform,
+) -> None:
+    # given a Page without the permission (the default), the shopper wrote just now
+
+    # when
+    refused = send_as_agent(messenger)
+
+    # then refused even inside the 24 hours, while an untagged send goes
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert (error["code"], error["message"]) == (
+        200,
+        "(#200) The Human Agent tag is not available for this page.",
+    )
+    assert "error_subcode" not in error
+    assert send(messenger, {"text": "hi"}).status_code == 200
+    assert len(messenger.delivered_to(PSID)) == 1
+
+
+def test_user_sends_image_delivers_an_attachment_event(
+    messenger: FakeMessengerPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the deliveries kept instead of posted, and an old window
+    delivered: list[dict[str, Any]] = []
+    monkeypatch.setattr(messenger, "deliver", delivered.append)
+    messenger.receive_message(PAGE_ID, PSID, at=messenger.now() - timedelta(days=2))
+    url = "https://scontent.example.com/v/photo.jpg?oh=1"
+
+    # when
+    messenger.user_sends_image(PAGE_ID, PSID, url)
+
+    # then
+    (payload,) = delivered
+    (messaging,) = payload["entry"][0]["messaging"]
+    assert messaging["sender"] == {"id": PSID}
+    assert messaging["message"]["attachments"] == [
+        {"type": "image", "payload": {"url": url}}
+    ]
+    assert messaging["message"]["mid"].startswith("m_")
+    assert send(messenger, {"text": "Got it"}).status_code == 200
 
 
 def test_send_to_blocked_shopper_is_551(messenger: FakeMessengerPlatform) -> None:
