@@ -71,6 +71,8 @@ class Settings:
     reconcile_interval_minutes: int = 15
     # Where LINE and Messenger calls go; the demo and tests point them at fakes.
     line_api_base_url: str = "https://api.line.me"
+    # LINE serves what users sent (images and other content) from its own host.
+    line_data_base_url: str = "https://api-data.line.me"
     messenger_graph_base_url: str = "https://graph.facebook.com/v25.0"
     # LINE Login's pages (authorize, account link) and LINE's web links
     # (add friend, open a chat), and Messenger's m.me links.
@@ -130,6 +132,7 @@ class Settings:
             line_api_base_url=env.get(
                 "LINE_API_BASE_URL", "https://api.line.me"
             ).rstrip("/"),
+            line_data_base_url=_base_url(env, "LINE_DATA_BASE_URL"),
             messenger_graph_base_url=env.get(
                 "MESSENGER_GRAPH_BASE_URL", "https://graph.facebook.com/v25.0"
             ).rstrip("/"),
@@ -163,6 +166,7 @@ class Settings:
 
 
 _BASE_URL_DEFAULTS = {
+    "LINE_DATA_BASE_URL": "https://api-data.line.me",
     "LINE_ACCESS_BASE_URL": "https://access.line.me",
     "LINE_WEB_BASE_URL": "https://line.me",
     "MESSENGER_ME_BASE_URL": "https://m.me",

@@ -5,7 +5,9 @@ backoff (honouring ``retry_after``), pauses the shop's channel on
 ``QuotaExceededError``, skips the step on ``OutsideWindowError`` and
 ``RecipientUnreachableError``, and stores ``PermanentChannelError`` (its
 ``reason`` and ``code`` are the platform's own) for the merchant to see.
-``InvalidMessageError`` is a permanent error found before anything was sent.
+``InvalidMessageError`` is a permanent error found before anything was sent;
+``ReplyTokenRejectedError`` is LINE refusing a reply token, after which the
+caller may push the same messages instead.
 """
 
 from __future__ import annotations
@@ -68,6 +70,14 @@ class RecipientUnreachableError(ChannelError):
 
 class PermanentChannelError(ChannelError):
     """Any other refusal; sending the same thing again gets the same answer."""
+
+
+class ReplyTokenRejectedError(PermanentChannelError):
+    """LINE refused a reply token: expired, already used, or never issued.
+
+    Nothing went out with it. A push can carry the same messages instead
+    (counted against the monthly quota, where a reply is not).
+    """
 
 
 class ChannelNotConfiguredError(PermanentChannelError):

@@ -49,6 +49,7 @@ def channel_for(shop: Shop, name: str) -> Channel:
         return LineChannel(
             access_token=account.line_channel_access_token or "",
             base_url=settings.line_api_base_url,
+            data_base_url=settings.line_data_base_url,
             channel_key=f"line:{account.line_channel_id or account.id}",
             limiter=limiter,
             budget=Budget.under(settings.line_push_rate_limit),

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from linebot.v3.messaging import ApiClient, Configuration, PushMessageRequest
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
 
 from engine.channels.errors import (
     InvalidMessageError,
     PermanentChannelError,
     QuotaExceededError,
     RecipientUnreachableError,
+    ReplyTokenRejectedError,
     RetryableChannelError,
 )
-from engine.channels.line.client import LineChannel, build_push_request
+from engine.channels.line import client
+from engine.channels.line.client import (
+    CONTENT_MAX_BYTES,
+    LineChannel,
+    build_push_request,
+    build_reply_request,
+)
 from engine.channels.line.render import render
 from engine.channels.messages import Buttons, Option, Text
 from engine.channels.rate_limit import Budget
@@ -40,6 +55,21 @@ def channel_on(line: FakeLinePlatform, **options: object) -> LineChannel:
 
 def new_key() -> str:
     return str(uuid.uuid4())
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reply_token_aged(line: FakeLinePlatform, seconds: float) -> str:
+    """A reply token for LINE_USER, with the fake's clock ``seconds`` later."""
+    issued_at = line.now()
+    line.now = lambda: issued_at
+    token = line.issue_reply_token(LINE_CHANNEL_ID, LINE_USER)
+    line.now = lambda: issued_at + timedelta(seconds=seconds)
+    return token
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -151,12 +181,9 @@ def test_send_timeout_is_retryable(line: FakeLinePlatform) -> None:
 
 def test_send_to_unreachable_server_is_retryable() -> None:
     # given a port nobody listens on
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     channel = LineChannel(
         access_token=LINE_TOKEN,
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=f"http://127.0.0.1:{unused_port()}",
         channel_key="line:x",
     )
 
@@ -280,3 +307,212 @@ def test_request_sends_what_sdk_models_would_serialize() -> None:
 
     # then the shortcut past the SDK's own serializer changes nothing
     assert ours == sdks
+
+
+# --- reply ---------------------------------------------------------------------------
+
+
+def test_reply_within_validity_delivers_without_retry_key_or_quota(
+    line: FakeLinePlatform,
+) -> None:
+    # given a token 10 seconds old, and a monthly quota already used up
+    token = reply_token_aged(line, 10)
+    line.set_monthly_quota(LINE_CHANNEL_ID, 0)
+
+    # when
+    result = channel_on(line).reply(token, PARTS)
+
+    # then it went out as a reply, free
+    (entry,) = line.delivered_to(LINE_USER)
+    assert entry.reply is True
+    assert entry.messages == render(PARTS)
+    assert result.platform_message_ids == entry.message_ids
+    assert result.duplicate is False
+    assert result.request_id is not None
+    assert [(c.path, c.status, c.retry_key) for c in line.calls] == [
+        ("/v2/bot/message/reply", 200, None)
+    ]
+    assert line.usage(LINE_CHANNEL_ID) == 0
+
+
+def test_reply_after_sixty_seconds_is_rejected(line: FakeLinePlatform) -> None:
+    # given a token past the fake's minute
+    token = reply_token_aged(line, 61)
+
+    # when
+    with pytest.raises(ReplyTokenRejectedError) as failure:
+        channel_on(line).reply(token, PARTS)
+
+    # then the caller can tell it apart, and push instead
+    assert isinstance(failure.value, PermanentChannelError)
+    assert failure.value.reason == "Invalid reply token"
+    assert failure.value.code == "400"
+    assert line.delivered_to(LINE_USER) == []
+
+
+def test_reply_token_used_twice_is_rejected(line: FakeLinePlatform) -> None:
+    # given a token already spent
+    token = reply_token_aged(line, 1)
+    channel_on(line).reply(token, PARTS)
+
+    # when
+    with pytest.raises(ReplyTokenRejectedError):
+        channel_on(line).reply(token, PARTS)
+
+    # then only the first reply went out
+    assert len(line.delivered_to(LINE_USER)) == 1
+    assert [c.status for c in line.calls] == [200, 400]
+
+
+def test_reply_with_unknown_token_is_rejected(line: FakeLinePlatform) -> None:
+    with pytest.raises(ReplyTokenRejectedError):
+        channel_on(line).reply("0" * 32, PARTS)
+    assert line.outbox == []
+
+
+def test_reply_other_refusals_map_like_push(line: FakeLinePlatform) -> None:
+    # given
+    token = reply_token_aged(line, 1)
+    line.inject_faults([503])
+
+    # when / then a 5xx is retryable, and the token was not spent by it
+    with pytest.raises(RetryableChannelError) as failure:
+        channel_on(line).reply(token, PARTS)
+    assert failure.value.code == "503"
+    with pytest.raises(PermanentChannelError) as refused:
+        channel_on(line, access_token="revoked").reply(token, PARTS)
+    assert refused.value.code == "401"
+    assert not isinstance(refused.value, ReplyTokenRejectedError)
+    assert len(channel_on(line).reply(token, PARTS).platform_message_ids) == 2
+
+
+def test_reply_invalid_message_is_refused_before_any_request(
+    line: FakeLinePlatform,
+) -> None:
+    with pytest.raises(InvalidMessageError):
+        channel_on(line).reply(reply_token_aged(line, 1), (Text(""),))
+    assert line.calls == []
+
+
+def test_reply_takes_a_slot_of_the_reply_bucket(line: FakeLinePlatform) -> None:
+    # given
+    limiter = RecordingLimiter()
+    budget = Budget(rate=10, burst=1)
+    channel = channel_on(line, limiter=limiter, budget=budget)
+
+    # when
+    channel.reply(reply_token_aged(line, 1), PARTS)
+
+    # then LINE limits replies apart from pushes, and so do we
+    assert limiter.acquired == [(f"line:{LINE_CHANNEL_ID}:reply", budget)]
+
+
+def test_reply_request_sends_what_sdk_models_would_serialize() -> None:
+    # given
+    messages = render(PARTS)
+    serializer = ApiClient(Configuration(access_token="unused"))
+
+    # when
+    ours = serializer.sanitize_for_serialization(
+        build_reply_request("t" * 32, messages)
+    )
+    sdks = serializer.sanitize_for_serialization(
+        ReplyMessageRequest.from_dict({"replyToken": "t" * 32, "messages": messages})
+    )
+
+    # then
+    assert ours == sdks
+
+
+# --- fetch_content -------------------------------------------------------------------
+
+
+def content_channel(line: FakeLinePlatform) -> LineChannel:
+    """A channel whose API host is unreachable: content must come from the data host."""
+    return channel_on(
+        line,
+        base_url=f"http://127.0.0.1:{unused_port()}",
+        data_base_url=line.base_url,
+    )
+
+
+def test_fetch_content_returns_bytes_and_media_type(line: FakeLinePlatform) -> None:
+    # given a photo the user sent
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    message_id = line.store_content(LINE_CHANNEL_ID, photo, "image/png")
+
+    # when
+    data, media_type = content_channel(line).fetch_content(message_id)
+
+    # then
+    assert (data, media_type) == (photo, "image/png")
+
+
+def test_fetch_content_of_exactly_five_megabytes_is_accepted(
+    line: FakeLinePlatform,
+) -> None:
+    message_id = line.store_content(
+        LINE_CHANNEL_ID, b"\xff" * CONTENT_MAX_BYTES, "image/jpeg"
+    )
+    data, _ = content_channel(line).fetch_content(message_id)
+    assert len(data) == CONTENT_MAX_BYTES
+
+
+def test_fetch_content_over_five_megabytes_is_refused(line: FakeLinePlatform) -> None:
+    # given
+    message_id = line.store_content(
+        LINE_CHANNEL_ID, b"\xff" * (CONTENT_MAX_BYTES + 1), "image/jpeg"
+    )
+
+    # when
+    with pytest.raises(PermanentChannelError) as failure:
+        content_channel(line).fetch_content(message_id)
+
+    # then
+    assert failure.value.code == "content_too_large"
+    assert failure.value.reason == (
+        f"The content of LINE message {message_id!r} is over 5 MB"
+        " (5,242,881 bytes or more); it was not downloaded."
+    )
+
+
+class CountedBody(io.BytesIO):
+    """A response body that counts the bytes read from it."""
+
+    taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.taken += len(chunk)
+        return chunk
+
+
+def test_fetch_content_without_length_stops_reading_past_the_cap() -> None:
+    # given a body sent without Content-Length, twice the cap
+    body = CountedBody(b"\xff" * (2 * CONTENT_MAX_BYTES))
+    response = urllib3.HTTPResponse(body=body, preload_content=False, status=200)
+
+    # when
+    with pytest.raises(PermanentChannelError) as failure:
+        client._read_content(response, "42")
+
+    # then it stopped one chunk past the cap, and dropped the connection
+    assert failure.value.code == "content_too_large"
+    assert body.taken == CONTENT_MAX_BYTES + client._CONTENT_CHUNK
+    assert response.closed
+
+
+def test_fetch_content_of_unknown_message_is_permanent(line: FakeLinePlatform) -> None:
+    with pytest.raises(PermanentChannelError) as failure:
+        content_channel(line).fetch_content("123456789")
+    assert failure.value.code == "404"
+    assert failure.value.reason == "Not found"
+
+
+def test_fetch_content_from_unreachable_host_is_retryable(
+    line: FakeLinePlatform,
+) -> None:
+    channel = channel_on(line, data_base_url=f"http://127.0.0.1:{unused_port()}")
+    with pytest.raises(RetryableChannelError) as failure:
+        channel.fetch_content("123456789")
+    assert failure.value.code == "network"

@@ -160,7 +160,9 @@ def fakes_configured(
     """Point the app's channel base URLs at the fakes for one test."""
     runtime = current()
     settings = runtime.settings.with_overrides(
-        line_api_base_url=line.base_url, messenger_graph_base_url=messenger.base_url
+        line_api_base_url=line.base_url,
+        line_data_base_url=line.base_url,
+        messenger_graph_base_url=messenger.base_url,
     )
     monkeypatch.setattr(runtime, "settings", settings)
 
@@ -179,6 +181,22 @@ def test_channel_for_line_sends_through_shop_account(
     assert isinstance(channel, LineChannel)
     assert channel.channel_key == f"line:{LINE_CHANNEL_ID}"
     assert len(line.delivered_to(LINE_USER)) == 1
+
+
+def test_channel_for_line_reads_content_from_the_data_host(
+    shop: Shop, line: FakeLinePlatform, fakes_configured: None
+) -> None:
+    # given a photo a user sent
+    connect_line(shop, LINE_CHANNEL_ID, LINE_SECRET, LINE_TOKEN)
+    message_id = line.store_content(LINE_CHANNEL_ID, b"\xff\xd8\xff", "image/jpeg")
+
+    # when
+    channel = channel_for(shop, "line")
+    assert isinstance(channel, LineChannel)
+    content = channel.fetch_content(message_id)
+
+    # then
+    assert content == (b"\xff\xd8\xff", "image/jpeg")
 
 
 def test_channel_for_messenger_sends_through_shop_page(
