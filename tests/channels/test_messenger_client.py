@@ -247,3 +247,95 @@ def test_send_timeout_is_retryable(
         )
     assert failure.value.code == "network"
     wait_for(lambda: messenger.count_calls(504) == 1)
+
+
+# --- human_agent ----------------------------------------------------------------------
+
+
+def test_send_as_human_agent_inside_24_hours_is_tagged(
+    messenger: FakeMessengerPlatform,
+    recording_http: httpx.Client,
+    sent_bodies: list[dict],
+    redis: Redis,
+) -> None:
+    # given a Page with the Human Agent permission
+    messenger.set_human_agent(PAGE_ID)
+
+    # when
+    result = channel_on(messenger, recording_http, redis).send(
+        PSID, (Text("Hi, Mei here"),), retry_key=new_key(), human_agent=True
+    )
+
+    # then
+    assert [(b["messaging_type"], b["tag"]) for b in sent_bodies] == [
+        ("MESSAGE_TAG", "HUMAN_AGENT")
+    ]
+    assert result.platform_message_ids == messenger.delivered_to(PSID)[0].message_ids
+
+
+def test_send_as_human_agent_at_three_days_with_permission(
+    messenger: FakeMessengerPlatform, http: httpx.Client, redis: Redis
+) -> None:
+    # given
+    messenger.set_human_agent(PAGE_ID)
+    messenger.receive_message(PAGE_ID, PSID, at=messenger.now() - timedelta(days=3))
+
+    # when
+    channel_on(messenger, http, redis).send(
+        PSID, PARTS, retry_key=new_key(), human_agent=True
+    )
+
+    # then
+    assert [e.messages[0] for e in messenger.delivered_to(PSID)] == render(PARTS)
+
+
+def test_send_as_human_agent_at_three_days_without_permission_is_permanent(
+    messenger: FakeMessengerPlatform, http: httpx.Client, redis: Redis
+) -> None:
+    # given a Page Meta never granted the permission
+    messenger.receive_message(PAGE_ID, PSID, at=messenger.now() - timedelta(days=3))
+
+    # when
+    with pytest.raises(PermanentChannelError) as failure:
+        channel_on(messenger, http, redis).send(
+            PSID, PARTS, retry_key=new_key(), human_agent=True
+        )
+
+    # then it is the Page's refusal, not the window's
+    assert not isinstance(failure.value, OutsideWindowError)
+    assert failure.value.code == "200"
+    assert failure.value.reason == (
+        "(#200) The Human Agent tag is not available for this page."
+    )
+    assert messenger.delivered_to(PSID) == []
+
+
+def test_send_as_human_agent_at_eight_days_is_outside_window(
+    messenger: FakeMessengerPlatform, http: httpx.Client, redis: Redis
+) -> None:
+    # given
+    messenger.set_human_agent(PAGE_ID)
+    messenger.receive_message(PAGE_ID, PSID, at=messenger.now() - timedelta(days=8))
+
+    # when
+    with pytest.raises(OutsideWindowError) as failure:
+        channel_on(messenger, http, redis).send(
+            PSID, PARTS, retry_key=new_key(), human_agent=True
+        )
+
+    # then
+    assert failure.value.code == "10/2018278"
+    assert messenger.delivered_to(PSID) == []
+
+
+def test_send_without_human_agent_at_three_days_is_outside_window(
+    messenger: FakeMessengerPlatform, http: httpx.Client, redis: Redis
+) -> None:
+    # given a Page with the permission: an untagged send still gets 24 hours
+    messenger.set_human_agent(PAGE_ID)
+    messenger.receive_message(PAGE_ID, PSID, at=messenger.now() - timedelta(days=3))
+
+    # when / then
+    with pytest.raises(OutsideWindowError):
+        channel_on(messenger, http, redis).send(PSID, PARTS, retry_key=new_key())
+    assert messenger.delivered_to(PSID) == []

@@ -2,11 +2,16 @@
 
 Cart reminders are promotional, so they go only as ``messaging_type:
 RESPONSE`` inside the 24 hours after the shopper's last message to the Page.
-Message tags are never used: Meta's policy forbids promotional content
+Reminders never use message tags: Meta's policy forbids promotional content
 (deals, offers, coupons, discounts) in tagged messages, and an abandoned-cart
 reminder is exactly that
 (https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags,
 https://developers.facebook.com/docs/messenger-platform/policy/policy-overview).
+The one tag sent is ``HUMAN_AGENT``, and only for what a person on the
+store's team wrote in the chat (``send(..., human_agent=True)``): it lets a
+human reply reach the shopper up to 7 days after their last message, where
+the Page has Meta's Human Agent permission. Never pass it for anything
+automated.
 
 The Send API has no retry key. Each part is one call, so after each accepted
 call we note its message id in Redis under the caller's retry key for a day;
@@ -87,13 +92,22 @@ class MessengerChannel:
         self._timeout = timeout
 
     def send(
-        self, recipient_id: str, parts: Sequence[Part], *, retry_key: str
+        self,
+        recipient_id: str,
+        parts: Sequence[Part],
+        *,
+        retry_key: str,
+        human_agent: bool = False,
     ) -> SendResult:
         """Send each part to a page-scoped id (PSID) in order, one call per part.
 
         ``duplicate`` is true when every part had already been accepted under
-        this ``retry_key``. Raises ``engine.channels.errors``; a failure
-        part-way leaves the accepted parts noted, so a retry resumes after them.
+        this ``retry_key``. ``human_agent`` tags the parts ``HUMAN_AGENT``
+        (a team member's own reply only, see the module). Raises
+        ``engine.channels.errors``: ``OutsideWindowError`` past the 24 hours
+        (7 days with ``human_agent``), ``PermanentChannelError`` when the
+        Page may not use the tag; a failure part-way leaves the accepted
+        parts noted, so a retry resumes after them.
         """
         messages = render(parts)
 
@@ -109,22 +123,25 @@ class MessengerChannel:
                 already_sent += 1
                 continue
 
-            message_id = self._post(recipient_id, message)
+            message_id = self._post(recipient_id, message, human_agent)
             if self._redis is not None:
                 self._redis.set(marker, message_id, ex=SENT_MARKER_SECONDS)
             message_ids.append(message_id)
 
         return SendResult(tuple(message_ids), duplicate=already_sent == len(messages))
 
-    def _post(self, recipient_id: str, message: dict[str, Any]) -> str:
+    def _post(
+        self, recipient_id: str, message: dict[str, Any], human_agent: bool
+    ) -> str:
         if self._limiter is not None:
             self._limiter.acquire(self.channel_key, self.budget)
 
-        body = {
-            "recipient": {"id": recipient_id},
-            "messaging_type": "RESPONSE",
-            "message": message,
-        }
+        body: dict[str, Any] = {"recipient": {"id": recipient_id}}
+        if human_agent:
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        else:
+            body["messaging_type"] = "RESPONSE"
+        body["message"] = message
         try:
             response = self._http.post(
                 self._url,
