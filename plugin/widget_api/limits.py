@@ -137,7 +137,8 @@ def _small_json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Nested past Python's stack: the view refuses it, as it does bad JSON.
         return {}
     return body if isinstance(body, dict) else {}
 

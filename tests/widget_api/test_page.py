@@ -222,6 +222,29 @@ def test_page_body_that_is_not_json_is_400(shop: Shop, client: FlaskClient) -> N
     }
 
 
+def test_page_body_nested_past_the_stack_is_400(
+    shop: Shop, client: FlaskClient, widget_state: EventBuffer
+) -> None:
+    # given JSON arrays nested deeper than Python's recursion limit
+    depth = 10_000
+
+    # when
+    response = client.post(
+        PAGE_PATH,
+        data="[" * depth + "]" * depth,
+        headers={"Origin": "https://revisit-test.myshopify.com"},
+        content_type="text/plain",
+    )
+
+    # then
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "code": "invalid_json",
+        "detail": "The body is not valid JSON.",
+    }
+    assert widget_state.pending() == 0
+
+
 def test_page_form_body_is_415(shop: Shop, client: FlaskClient) -> None:
     # when
     response = client.post(
