@@ -10,6 +10,7 @@ process for a few seconds (see ``engine.tracking.memo``).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,6 +30,10 @@ logger = logging.getLogger(__name__)
 MEMO_SECONDS = 5.0
 MYSHOPIFY_SUFFIX = ".myshopify.com"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# The shape ``new_widget_key`` gives and the column holds. Anything else names
+# no shop, and some of it (a NUL, a lone surrogate) the database cannot even
+# compare: refused before a query, and never memoized.
+WIDGET_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ _known_origins: ExpiringMemo[str, bool] = ExpiringMemo(MEMO_SECONDS)
 
 def shop_for_widget_key(widget_key: str) -> WidgetShop | None:
     """The installed shop whose widget key this is, or None."""
+    if not WIDGET_KEY.fullmatch(widget_key):
+        return None
     return _shops.get(widget_key, lambda: _load_shop(widget_key))
 
 

@@ -122,6 +122,25 @@ def test_page_unknown_widget_key_is_404(
     assert widget_state.pending() == 0
 
 
+@pytest.mark.parametrize(
+    "widget_key", ["wk_\x00", "wk_\ud800", "wk_" + "a" * 62, "wk nobody"]
+)
+def test_page_widget_key_no_shop_could_have_is_404(
+    shop: Shop, client: FlaskClient, widget_state: EventBuffer, widget_key: str
+) -> None:
+    # given a key of a shape no widget key has (a NUL cannot even be compared)
+    body = _body(shop)
+    body["widget_key"] = widget_key
+
+    # when
+    response = post_page(client, shop, body=body)
+
+    # then
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "unknown_widget_key"
+    assert widget_state.pending() == 0
+
+
 def test_page_while_the_database_is_unreachable_is_503_with_retry_after(
     shop: Shop,
     client: FlaskClient,
