@@ -155,6 +155,9 @@ class WebProcess:
                 "gthread",
                 "--threads",
                 str(threads),
+                # gthread accepts no more connections than this at once.
+                "--worker-connections",
+                str(threads * 2),
                 "--backlog",
                 "4096",
                 "--config",
@@ -289,7 +292,10 @@ async def measure(
         other = processes[(index + 1) % 2]
         text = f"bench message {number}"
         started = time.perf_counter()
-        await post_message(other.port, widget_key, shoppers[index].visitor_token, text)
+        await asyncio.wait_for(
+            post_message(other.port, widget_key, shoppers[index].visitor_token, text),
+            timeout=10,
+        )
         arrived = await _arrival(streams[index], text, timeout=5.0)
         if arrived is None:
             lost += 1

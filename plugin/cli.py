@@ -56,6 +56,10 @@ def serve(bind: str, workers: int, threads: int, chat_streams: int) -> None:
             str(workers),
             "--threads",
             str(threads),
+            # gthread accepts no more connections than this at once: room for
+            # every thread's connection and as many idle keep-alive ones.
+            "--worker-connections",
+            str(max(1000, threads * 2)),
             "--worker-class",
             "gthread",
             # The platform gives webhooks 5 s; never hold a request longer.
