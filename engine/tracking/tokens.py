@@ -43,7 +43,10 @@ def read_token(secret_key: str, shop_id: int, token: str) -> str:
     Raises:
         InvalidVisitorToken: the token was not issued by us for this shop.
     """
-    decoded = _decode(secret_key, token) if len(token) <= MAX_TOKEN_LENGTH else None
+    # Tokens we issue are short URL-safe ASCII; itsdangerous raises on a lone
+    # surrogate (it cannot encode one) instead of refusing it.
+    readable = len(token) <= MAX_TOKEN_LENGTH and token.isascii()
+    decoded = _decode(secret_key, token) if readable else None
     if decoded is None or decoded[0] != shop_id:
         raise InvalidVisitorToken(shop_id)
     return decoded[1]

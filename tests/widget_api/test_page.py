@@ -66,7 +66,7 @@ def test_page_keeps_a_valid_token(shop: Shop, client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["not-a-token", "eyJzIjoxLCJ2IjoiYWJjIn0.forged-signature"],
+    ["not-a-token", "eyJzIjoxLCJ2IjoiYWJjIn0.forged-signature", "\ud800.x"],
 )
 def test_page_replaces_a_token_that_does_not_verify(
     shop: Shop, client: FlaskClient, token: str
