@@ -28,16 +28,32 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
 class Text(fields.String):
-    """A string with no NUL character: PostgreSQL's text columns refuse it, and
-    no URL, handle or locale a browser sends holds one."""
+    """A string with no NUL character and no lone surrogate: PostgreSQL's text
+    columns refuse the first, UTF-8 has no form for the second (JSON's
+    ``"\\ud800"`` makes one), and no URL, handle or locale a browser sends
+    holds either."""
 
-    default_error_messages = {"nul": "Must not contain a NUL character."}
+    default_error_messages = {
+        "nul": "Must not contain a NUL character.",
+        "surrogate": "Must not contain a lone surrogate (\\ud800-\\udfff).",
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise self.make_error("nul")
+        if not has_utf8_form(text):
+            raise self.make_error("surrogate")
         return text
+
+
+def has_utf8_form(text: str) -> bool:
+    """False for text holding a lone surrogate, which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Timestamp(fields.Field):
@@ -68,7 +84,12 @@ class PlatformId(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        if isinstance(value, str) and 0 < len(value) <= 64 and "\x00" not in value:
+        if (
+            isinstance(value, str)
+            and 0 < len(value) <= 64
+            and "\x00" not in value
+            and has_utf8_form(value)
+        ):
             return value
         raise self.make_error("invalid")
 

@@ -180,8 +180,11 @@ def test_a_bad_message_is_refused_at_its_field_and_stores_nothing(
     assert message_count() == 0
 
 
-def test_a_forged_visitor_token_is_refused(client: FlaskClient, shop: Shop) -> None:
-    response = say(client, shop, "forged.token", "hi")
+@pytest.mark.parametrize("forged", ["forged.token", "eyJzIjoxfQ.\udfff"])
+def test_a_forged_visitor_token_is_refused(
+    client: FlaskClient, shop: Shop, forged: str
+) -> None:
+    response = say(client, shop, forged, "hi")
 
     assert response.status_code == 401
     assert response.get_json()["code"] == "invalid_visitor_token"
