@@ -9,8 +9,8 @@ server-sent event stream, split evenly between the two processes. Then
 ``--messages`` shopper messages are posted, one at a time, each through the
 process that does *not* hold that shopper's stream, and the client times
 each from the POST to the event arriving on the stream (same machine, same
-clock). Redis connections are read from ``INFO clients`` with 20 streams
-open and again with all of them open; memory is the two processes' RSS
+clock). The web processes' connections to Redis are counted (from /proc)
+with 20 streams open and again with all of them open; memory is the two processes' RSS
 before the streams open and with all of them open.
 
 Goals: ``delivery_p99_ms`` ≤ 50 on loopback; ``redis_connections``: the
@@ -265,7 +265,7 @@ async def measure(
     widget_key: str,
     shoppers: list[Shopper],
     messages: int,
-    redis: Redis,
+    redis_port: int,
 ) -> Measured:
     streams = [
         Stream(processes[index % 2].port, shopper.stream_path)
@@ -278,12 +278,12 @@ async def measure(
         if index == 19:
             await _all_open(streams[:20])
             await asyncio.sleep(1.0)
-            redis_few = _clients(redis)
+            redis_few = _redis_connections(processes, redis_port)
         if index % 100 == 99:
             await asyncio.sleep(0.05)
     await _all_open(streams)
     await asyncio.sleep(1.0)
-    redis_all = _clients(redis)
+    redis_all = _redis_connections(processes, redis_port)
     rss_after = sum(process.rss_bytes() for process in processes)
 
     latencies, lost = [], 0
@@ -326,8 +326,36 @@ async def _arrival(stream: Stream, text: str, timeout: float) -> float | None:
     return None
 
 
-def _clients(redis: Redis) -> int:
-    return int(redis.info("clients")["connected_clients"])
+def _redis_connections(processes: list[WebProcess], redis_port: int) -> int:
+    """Established TCP connections from the web processes to Redis.
+
+    Read from /proc rather than Redis's own client count, which would also
+    count every other program using the same server.
+    """
+    inodes = set()
+    for process in processes:
+        for pid in [process.process.pid, *process.worker_pids()]:
+            inodes |= _socket_inodes(pid)
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if fields[3] == "01" and remote_port == redis_port and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
 
 
 # -------------------------------------------------------------- report
@@ -359,7 +387,7 @@ def report(result: Measured, messages: int) -> list[Goal]:
     print(f"messages sent:              {messages}, each to the other process")
     print(f"delivery latency p50 / p99: {p50:.1f} ms / {p99:.1f} ms")
     print(
-        f"Redis clients:              {result.redis_few} with 20 streams,"
+        f"web processes' Redis conns: {result.redis_few} with 20 streams,"
         f" {result.redis_all} with {result.connections}"
     )
     print(
@@ -397,7 +425,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         processes = [WebProcess(env, threads), WebProcess(env, threads)]
         try:
             result = asyncio.run(
-                measure(processes, widget_key, shoppers, args.messages, redis)
+                measure(
+                    processes,
+                    widget_key,
+                    shoppers,
+                    args.messages,
+                    urlsplit(args.redis_url).port or 6379,
+                )
             )
         finally:
             for process in processes:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from engine.binding.person import existing_visitor, visitor_for
 from engine.channels.accounts import opening_hours
 from engine.chat.conversations import (
+    HISTORY_PAGE,
     NewMessage,
     append,
     conversation_of_visitor,
@@ -33,6 +34,7 @@ from engine.chat.images import store_image
 from engine.chat.models import (
     EVENT,
     IMAGE,
+    NOTE,
     SHOPPER,
     TEXT,
     WEB,
@@ -87,6 +89,26 @@ def history(
     else:
         messages = messages_after(conversation, after, include_notes=False)
     return conversation, [item for item in messages if item.kind != EVENT]
+
+
+def messages_for_stream(
+    shop_id: int, conversation_id: int, after: int
+) -> list[ChatMessage]:
+    """What a shopper's open stream has not sent yet: one query, no notes or
+    case events."""
+    return list(
+        db.session.scalars(
+            select(ChatMessage)
+            .where(
+                ChatMessage.shop_id == shop_id,
+                ChatMessage.conversation_id == conversation_id,
+                ChatMessage.seq > after,
+                ChatMessage.kind.not_in((NOTE, EVENT)),
+            )
+            .order_by(ChatMessage.seq)
+            .limit(HISTORY_PAGE)
+        )
+    )
 
 
 def post_text(

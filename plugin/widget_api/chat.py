@@ -186,15 +186,15 @@ def chat_stream() -> Response:
         return visitor_id is not None and event.get("visitor_id") == visitor_id
 
     def catch_up(last: int) -> tuple[list[dict[str, Any]], int | None]:
-        current_shop = db.session.get(Shop, shop_id)
-        if current_shop is None:
-            return [], None
-        found = shopper.conversation_for_pass(current_shop, stream)
-        if found is None:
-            return [], None
-        known["id"] = found.id
-        _conversation, messages = shopper.history(current_shop, stream.public_id, last)
-        return _messages(messages), found.id
+        if known["id"] is None:
+            current_shop = db.session.get(Shop, shop_id)
+            found = current_shop and shopper.conversation_for_pass(current_shop, stream)
+            if not found:
+                return [], None
+            known["id"] = found.id
+        # One query per wake-up: the conversation is known from here on.
+        messages = shopper.messages_for_stream(shop_id, known["id"], last)
+        return _messages(messages), known["id"]
 
     return message_stream(shop_id, wants, catch_up, after)
 
