@@ -141,6 +141,30 @@ def test_webhook_body_is_not_parsed_before_hmac_check(
     _assert_refused(response, "invalid_hmac")
 
 
+@pytest.mark.parametrize(
+    "body", [b"[" * 50_000 + b"]" * 50_000, b'{"id": ' + b"7" * 5_000 + b"}"]
+)
+def test_webhook_body_python_cannot_read_as_json_is_400_not_500(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, body: bytes
+) -> None:
+    # given JSON nested past Python's stack, or with a number over 4,300
+    # digits, which shopifyapp parses (for its logs) before any signature
+    headers = {"X-Shopify-Hmac-Sha256": "Zm9yZ2VkLWhtYWMtdmFsdWU="}
+
+    # when
+    response = post_webhook(client, platform, "carts/update", body, headers=headers)
+
+    # then
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "detail": "The body's JSON nests too deeply or holds a number too long"
+        " to read.",
+        "code": "invalid_json",
+    }
+    assert count_rows(WebhookDelivery) == 0
+    assert queued_webhook_jobs() == 0
+
+
 def test_webhook_without_webhook_id_is_refused_naming_the_header(
     client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
 ) -> None:
