@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from engine.db import db, utcnow
 from engine.runtime import current
@@ -29,6 +31,11 @@ from engine.team.sessions import end_sessions_of
 logger = logging.getLogger(__name__)
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}")
+# What a store-admin staff user is called in the team until renamed.
+STAFF_NAME = "Store staff"
+# Their member's e-mail: a reserved domain (RFC 2606), so no mail goes out.
+STAFF_EMAIL = "staff-{platform_user_id}@store-admin.invalid"
+PLATFORM_USER_ID_MAX = 64
 # Failed sign-ins allowed per shop and e-mail within the window.
 MAX_FAILED_SIGN_INS = 10
 FAILED_SIGN_IN_WINDOW_SECONDS = 15 * 60
@@ -61,6 +68,67 @@ def add_member(
         extra={"shop_id": shop.id, "member_id": member.id, "role": member.role},
     )
     return member
+
+
+def member_for_platform_user(shop: Shop, platform_user_id: str) -> TeamMember:
+    """The member a store-admin staff user acts as, created on first use.
+
+    Inside the store admin nobody signs in: the platform vouches for its
+    staff user (the session token's ``sub``). The chat needs a member behind
+    each action (an assignee, read marks, a name on replies), so a staff user
+    who never had one gets one: an owner (store-admin users act as owners)
+    named ``STAFF_NAME``, with a password nobody knows, so it cannot sign in
+    outside the admin. A member already linked to that staff id is found
+    instead. The caller commits.
+
+    Raises:
+        InvalidMemberError: at ``platform_user_id`` for an empty or too long id.
+    """
+    staff_id = str(platform_user_id or "").strip()
+    if not staff_id or len(staff_id) > PLATFORM_USER_ID_MAX:
+        raise InvalidMemberError(
+            "platform_user_id", f"{platform_user_id!r} is not a staff user id."
+        )
+    found = member_by_platform_user(shop, staff_id)
+    if found is not None:
+        return found
+
+    try:
+        with db.session.begin_nested():
+            member = TeamMember(
+                shop_id=shop.id,
+                email=STAFF_EMAIL.format(platform_user_id=staff_id).lower(),
+                display_name=STAFF_NAME,
+                role=OWNER,
+                password_hash=hash_password(secrets.token_urlsafe(32)),
+                password_changed_at=utcnow(),
+                platform_user_id=staff_id,
+            )
+            db.session.add(member)
+            db.session.flush()
+    except IntegrityError:
+        # The same staff user's other request created it first.
+        found = member_by_platform_user(shop, staff_id)
+        if found is None:
+            raise
+        return found
+    logger.info(
+        "team.staff_member_added", extra={"shop_id": shop.id, "member_id": member.id}
+    )
+    return member
+
+
+def member_by_platform_user(shop: Shop, platform_user_id: str) -> TeamMember | None:
+    """The shop's member linked to a store-admin staff id (an active one first)."""
+    return db.session.scalar(
+        select(TeamMember)
+        .where(
+            TeamMember.shop_id == shop.id,
+            TeamMember.platform_user_id == platform_user_id,
+        )
+        .order_by(TeamMember.active.desc(), TeamMember.id)
+        .limit(1)
+    )
 
 
 def change_password(member: TeamMember, password: str) -> None:
