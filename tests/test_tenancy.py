@@ -121,6 +121,36 @@ ROUTE_TENANCY = {
             "/api/widget/v1/chat/stream",
         )
     },
+    **{
+        route: "tests/admin/test_inbox_api.py: the session token's or the signed-in"
+        " member's shop only; another shop's conversations, tags and saved replies"
+        " are 404, and a stream token names its shop"
+        for route in (
+            "/admin/inbox",
+            "/api/admin/v1/inbox/conversations",
+            "/api/admin/v1/inbox/conversations/<public_id>",
+            "/api/admin/v1/inbox/conversations/<public_id>/assign",
+            "/api/admin/v1/inbox/conversations/<public_id>/hand-over",
+            "/api/admin/v1/inbox/conversations/<public_id>/notes",
+            "/api/admin/v1/inbox/conversations/<public_id>/read",
+            "/api/admin/v1/inbox/conversations/<public_id>/replies",
+            "/api/admin/v1/inbox/conversations/<public_id>/saved-replies/"
+            "<int:reply_id>",
+            "/api/admin/v1/inbox/conversations/<public_id>/sidebar",
+            "/api/admin/v1/inbox/conversations/<public_id>/status",
+            "/api/admin/v1/inbox/conversations/<public_id>/tags",
+            "/api/admin/v1/inbox/hand-over-all",
+            "/api/admin/v1/inbox/saved-replies",
+            "/api/admin/v1/inbox/saved-replies/<int:reply_id>",
+            "/api/admin/v1/inbox/settings",
+            "/api/admin/v1/inbox/shift",
+            "/api/admin/v1/inbox/stream",
+            "/api/admin/v1/inbox/stream-token",
+            "/api/admin/v1/inbox/tags",
+            "/api/admin/v1/inbox/tags/<int:tag_id>",
+            "/api/admin/v1/inbox/team",
+        )
+    },
     "/chat/images/<public_id>": "an image by its unguessable id, like a share"
     " link; no shop's listing",
     "/healthz": "liveness: reads nothing",

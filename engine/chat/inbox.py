@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from engine.chat.casework import iso
-from engine.chat.errors import InvalidChatInput
+from engine.chat.errors import ConversationNotFound, InvalidChatInput
 from engine.chat.models import (
     CHANNELS,
     EVENT,
@@ -120,6 +120,23 @@ def list_conversations(
     rows = db.session.execute(
         _page_query(shop, member).where(*conditions).limit(limit)
     ).all()
+    return _inbox_rows(shop, rows)
+
+
+def conversation_row(
+    shop: Shop, member: TeamMember, conversation: Conversation
+) -> InboxRow:
+    """One conversation as the inbox lists it, for the panel's header of it."""
+    _check_member(shop, member)
+    row = db.session.execute(
+        _page_query(shop, member).where(Conversation.id == conversation.id)
+    ).one_or_none()
+    if row is None:
+        raise ConversationNotFound(conversation.public_id)
+    return _inbox_rows(shop, [row])[0]
+
+
+def _inbox_rows(shop: Shop, rows: list) -> list[InboxRow]:
     conversation_ids = [row.id for row in rows]
     tags = _tags_of(shop, conversation_ids)
     previews = _previews(shop, [row.last_message_id for row in rows])

@@ -33,6 +33,7 @@ ERROR_TEXTS = {
     401: "No valid session token or team session.",
     403: "Not allowed: a wrong CSRF token, or an agent changing settings.",
     404: "No such thing in this shop.",
+    409: "Not possible now: the conversation's channel is closed.",
     413: "The body is over the app's 2 MB limit.",
     422: "A value was refused; `field` names it.",
     429: "Too many attempts.",
@@ -71,8 +72,10 @@ def operation(
     errors: tuple[int, ...] = (),
     produces: str = "application/json",
     public: bool = False,
+    agents: bool = False,
 ) -> Callable:
-    """Register an API view; changing methods are for owners only."""
+    """Register an API view; changing methods are for owners only, unless
+    ``agents`` (an agent's daily work, such as answering a chat)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         declared = tuple(sorted({*errors, *(() if public else (401, 403))}))
@@ -102,7 +105,7 @@ def operation(
             viewer = None if public else api_viewer()
             if any(isinstance(v, int) and v > INT_MAX for v in path.values()):
                 raise ApiError(404, "not_found", "No such id in this shop.")
-            if viewer is not None and method != "GET":
+            if viewer is not None and method != "GET" and not agents:
                 require_owner(viewer)
             loaded = {}
             if body is not None:
