@@ -5,7 +5,9 @@ m.me ref all arrive once their token checked out. What it writes of the
 account (consent, a fresh subscription) goes to every binding sharing the
 account, as ``engine.reminders.optout`` does for opting out; the visitor's
 other devices known to be the same customer get the binding too
-(``engine.binding.person``). The caller commits.
+(``engine.binding.person``). Once the caller commits, the person's open
+carts are looked at again (``engine.reminders.rechecks``): the platform's
+news of a cart usually came before the binding and started nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from engine.binding.models import BindingPopup, ChannelBinding, ConsentRecord
 from engine.binding.tokens import Intent
 from engine.db import db, utcnow
 from engine.reminders.optout import unsubscribe
+from engine.reminders.rechecks import recheck_carts_later
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
 
@@ -60,6 +63,7 @@ def bind(
             same.unsubscribed_at = None
     _record_consent(binding, GRANTED, intent.marketing, via, now)
     person.share_bindings(shop, visitor)
+    recheck_carts_later(shop.id, {visitor.id})
     funnel.count(shop.id, channel, funnel.BOUND)
     logger.info(
         "binding.bound",

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.binding.models import ChannelBinding
 from engine.commerce.models import Cart, Checkout
 from engine.db import db, utcnow
+from engine.reminders.rechecks import recheck_carts_later
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
 
@@ -69,11 +70,14 @@ def link_customer(shop: Shop, visitor: Visitor, customer_id: str) -> int:
     """The store vouched that ``visitor`` is customer ``customer_id``.
 
     Returns how many bindings the customer's visitors gained. The caller
-    commits.
+    commits; then, if any were gained, the customer's open carts are looked
+    at again, since a device that could not be reminded now can.
     """
     visitor.customer_id = customer_id
     db.session.flush()
     added = share_bindings(shop, visitor)
+    if added:
+        recheck_carts_later(shop.id, {visitor.id})
     logger.info(
         "binding.customer_linked",
         extra={"shop_id": shop.id, "visitor_id": visitor.id, "shared": added},

@@ -1,8 +1,10 @@
 """Cart reminders: timed sequences to LINE and Messenger, stopped by any order.
 
 The contract: the commerce layer reports news through the hooks below (one
-call at the end of each ``apply_*``); the merchant's flow is read and edited
-through ``flow_for`` / ``update_flow`` / ``pause_flow``; shoppers' answers
+call at the end of each ``apply_*``), and ``rechecks`` looks at a shopper's
+open carts again once they can be reminded (a binding, a cart the widget
+linked to them); the merchant's flow is read and edited through
+``flow_for`` / ``update_flow`` / ``pause_flow``; shoppers' answers
 arrive as ``snooze`` / ``unsubscribe`` / ``mark_unreachable``. The database
 is the source of truth for what is due (``models``); RQ only wakes workers
 (``scheduling``; ``sweep`` runs from ``engine.periodic``), which send

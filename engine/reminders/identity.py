@@ -132,3 +132,8 @@ def _visitors_sharing_accounts(shop: Shop, visitor_ids: set[int]) -> set[int]:
 def visitors_of_account(shop: Shop, binding: ChannelBinding) -> set[int]:
     """Every visitor bound to the same account as ``binding``."""
     return _visitors_sharing_accounts(shop, {binding.visitor_id})
+
+
+def visitors_bound_with(shop: Shop, visitor_ids: set[int]) -> set[int]:
+    """These visitors and every visitor bound to an account any of them is."""
+    return set(visitor_ids) | _visitors_sharing_accounts(shop, set(visitor_ids))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from engine.binding.models import ChannelBinding
 from engine.db import db
 from engine.reminders import clock
+from engine.reminders.rechecks import recheck_carts_later
 from engine.reminders.sequences import stop_runs_of_visitors
 from engine.shops.models import Shop
 
@@ -43,9 +44,15 @@ def mark_unreachable(binding: ChannelBinding) -> int:
 
 
 def mark_reachable(binding: ChannelBinding) -> None:
-    """The shopper followed the account again (LINE ``follow``)."""
-    for same in _same_account(binding):
+    """The shopper followed the account again (LINE ``follow``).
+
+    Their open carts are looked at again once the caller commits: news of a
+    cart that came while they could not be reached started nothing.
+    """
+    regained = [same for same in _same_account(binding) if not same.reachable]
+    for same in regained:
         same.reachable = True
+    recheck_carts_later(binding.shop_id, {same.visitor_id for same in regained})
 
 
 def _apply(binding: ChannelBinding, reason: str, **changes: object) -> int:

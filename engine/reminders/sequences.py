@@ -9,6 +9,11 @@ Decisions the issue leaves open, held here:
 - Cart activity is the platform's ``updated_at`` of the cart or checkout
   (our clock if it is missing or ahead of us). A cart last active more than
   ``MAX_CART_AGE`` ago does not start a sequence: news that late is stale.
+- A run that starts late (the shopper bound, or the widget linked the cart,
+  after the platform's news) keeps the flow's timeline counted from the
+  cart's last activity: it begins with the first step whose time has not
+  gone by (``LATE_STEP_GRACE`` allowed), so missed steps are left out rather
+  than sent at once, and a cart past its last step's time starts nothing.
 - New activity re-times the next unsent step: abandonment moves to the new
   activity plus the wait, and the step is due its delay after the later of
   that and the previous step's send.
@@ -54,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 MAX_CART_AGE = timedelta(days=3)
 ORDER_CLOCK_SLACK = timedelta(minutes=5)
+# A step whose time went by this little ago still starts a late run: the
+# news or the re-check came a moment after it was due.
+LATE_STEP_GRACE = timedelta(minutes=15)
 
 
 def note_cart_activity(shop: Shop, cart: Cart, at: datetime | None = None) -> None:
@@ -96,6 +104,28 @@ def note_checkout_activity(shop: Shop, checkout: Checkout) -> None:
         )
         return
     note_cart_activity(shop, cart, checkout.platform_updated_at)
+
+
+def start_late_run(shop: Shop, cart: Cart, activity_at: datetime) -> bool:
+    """Start a run for a cart whose news came before it could be reminded.
+
+    For re-checks (``engine.reminders.rechecks``) once the cart's visitor
+    can be reached: the cart's own news started nothing then. Only a cart
+    with no run for what it holds now gets one; ``activity_at`` is its last
+    activity (the cart's or its checkout's), from which the flow's timeline
+    counts. Returns whether a run started.
+    """
+    if cart.visitor_id is None or cart.ordered_at is not None or not cart.line_items:
+        return False
+    now = clock.now()
+    run = _latest_run(shop, cart)
+    fingerprint = cart_fingerprint(cart)
+    if run is not None and (
+        run.status == ACTIVE or run.cart_fingerprint == fingerprint
+    ):
+        return False
+    activity_at = _activity_time(activity_at, now)
+    return _start_run(shop, cart, run, activity_at, fingerprint, now) is not None
 
 
 def stop_for_order(shop: Shop, order: Order) -> None:
@@ -229,14 +259,16 @@ def _start_run(
     activity_at: datetime,
     fingerprint: str,
     now: datetime,
-) -> None:
+) -> ReminderRun | None:
     flow = flow_for(shop)
-    step = flow.next_enabled_step(0)
-    if not flow.enabled or step is None or activity_at < now - MAX_CART_AGE:
-        return
-    if not _has_receiving_binding(shop, cart.visitor_id, now):
-        return
+    if not flow.enabled or activity_at < now - MAX_CART_AGE:
+        return None
+    abandoned_at = activity_at + timedelta(minutes=flow.abandonment_minutes)
+    first = _first_step_ahead(flow, abandoned_at, now)
+    if first is None or not _has_receiving_binding(shop, cart.visitor_id, now):
+        return None
 
+    step, due = first
     run = ReminderRun(
         shop_id=shop.id,
         cart_id=cart.id,
@@ -245,16 +277,40 @@ def _start_run(
         status=ACTIVE,
         cart_fingerprint=fingerprint,
         last_activity_at=activity_at,
-        abandoned_at=activity_at + timedelta(minutes=flow.abandonment_minutes),
+        abandoned_at=abandoned_at,
         created_at=now,
     )
     db.session.add(run)
     db.session.flush()
-    _plan_step(run, step, run.abandoned_at + _delay(step))
+    _plan_step(run, step, due)
     logger.info(
         "reminders.run_started",
-        extra={"shop_id": shop.id, "cart_id": cart.id, "round": run.round},
+        extra={
+            "shop_id": shop.id,
+            "cart_id": cart.id,
+            "round": run.round,
+            "first_step": step.position,
+        },
     )
+    return run
+
+
+def _first_step_ahead(
+    flow: ReminderFlow, abandoned_at: datetime, now: datetime
+) -> tuple[ReminderStep, datetime] | None:
+    """The first enabled step whose time on the cart's timeline is still ahead.
+
+    A step's time is abandonment plus the delays up to it. None when even
+    the last step's time has gone by: the cart is past the flow's reach.
+    """
+    due = abandoned_at
+    step = flow.next_enabled_step(0)
+    while step is not None:
+        due += _delay(step)
+        if due >= now - LATE_STEP_GRACE:
+            return step, due
+        step = flow.next_enabled_step(step.position)
+    return None
 
 
 def _restart_wait(
@@ -286,7 +342,12 @@ def _replan_send(
         run.status, run.ended_at = FINISHED, now
         return
 
-    due = _anchor(run, last_ended_send(run)) + _delay(step)
+    last = last_ended_send(run)
+    due = _anchor(run, last) + _delay(step)
+    if last is None:
+        # A run that started late, past its first steps, keeps this step's
+        # place on the cart's timeline.
+        due += _delays_before(flow, step.position)
     send.position = step.position
     send.retry_key = retry_key_for(run, step.position)
     send.planned_at = send.due_at = due
@@ -324,6 +385,12 @@ def _anchor(run: ReminderRun, last: ReminderSend | None) -> datetime:
 
 def _delay(step: ReminderStep) -> timedelta:
     return timedelta(minutes=step.delay_minutes)
+
+
+def _delays_before(flow: ReminderFlow, position: int) -> timedelta:
+    """The delays of the flow's enabled steps before ``position``."""
+    earlier = [_delay(s) for s in flow.steps if s.enabled and s.position < position]
+    return sum(earlier, timedelta())
 
 
 def last_ended_send(run: ReminderRun) -> ReminderSend | None:

@@ -4,7 +4,9 @@ For a batch it finds or creates the visitors, inserts the events that are new
 (``ON CONFLICT DO NOTHING`` on shop and client event id), and feeds only those
 new events onward: footprints, cart links, on-site message counts. Writing the
 same batch twice therefore changes nothing the second time, which is what
-makes the drain crash-safe.
+makes the drain crash-safe. A cart the platform had already reported that a
+bound visitor now owns may be remindable at last: a job queued after the
+commit looks at it (``engine.reminders.rechecks``).
 
 Decision: a cart the platform has not reported yet is created from the
 widget's figures so that its link to the visitor holds whichever arrives
@@ -23,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.commerce.models import Cart, Order
 from engine.db import db, utcnow
 from engine.onsite.counting import count_message_events
+from engine.reminders.rechecks import recheck_linked_carts_later
 from engine.shops.models import Shop
 from engine.tracking.events import CART_TYPES, TrackedEvent
 from engine.tracking.footprint import (
@@ -50,7 +53,7 @@ def write_batch(events: list[TrackedEvent]) -> int:
         return 0
 
     update_footprints({s.visitor_id: s for s in states.values()}, new)
-    _link_carts(new)
+    recheck_linked_carts_later(_link_carts(new))
     count_message_events(new)
     return len(new)
 
@@ -133,13 +136,15 @@ def _insert_new(events: list[TrackedEvent]) -> list[TrackedEvent]:
     return [event for event in events if (event.shop_id, event.event_id) in inserted]
 
 
-def _link_carts(events: list[TrackedEvent]) -> None:
+def _link_carts(events: list[TrackedEvent]) -> list[tuple[int, int]]:
+    """Link the events' carts to their visitors; return ``(shop id, visitor id)``
+    of the carts the platform had reported that changed hands."""
     latest: dict[tuple[int, str], TrackedEvent] = {}
     for event in sorted(events, key=lambda event: event.occurred_at):
         if event.type in CART_TYPES and event.cart_token:
             latest[(event.shop_id, event.cart_token)] = event
     if not latest:
-        return
+        return []
 
     carts = Cart.__table__
     # A cart that arrives after its order was recorded is born ordered.
@@ -170,9 +175,11 @@ def _link_carts(events: list[TrackedEvent]) -> None:
             "updated_at": insert.excluded.updated_at,
         },
         where=carts.c.visitor_id.is_distinct_from(insert.excluded.visitor_id),
-    )
+    ).returning(carts.c.shop_id, carts.c.visitor_id, carts.c.platform_updated_at)
     now = utcnow()
-    db.session.execute(
+    # Rows come back only for carts inserted or re-linked; a new one has no
+    # platform time yet, so its own webhook will do.
+    rows = db.session.execute(
         statement,
         [
             {
@@ -187,6 +194,11 @@ def _link_carts(events: list[TrackedEvent]) -> None:
             for (shop_id, token), event in latest.items()
         ],
     )
+    return [
+        (row.shop_id, row.visitor_id)
+        for row in rows
+        if row.platform_updated_at is not None
+    ]
 
 
 def _insert(table: Table):  # noqa: ANN202 - the dialect's Insert
