@@ -257,7 +257,7 @@
       return el("li", { class: "item reminder", dataset: { reminder: item.reminder_id } },
         el("span", { class: "reminder-card" },
           el("span", { class: "reminder-text" }, item.text),
-          " ", stamp, item.clicked ? el("span", { class: "muted" }, " · clicked") : null));
+          " · ", stamp, item.clicked ? el("span", { class: "muted" }, " · clicked") : null));
     }
     if (item.author === "system" || item.kind === "event") {
       const text = item.kind === "rating_request" ? "Asked the shopper for a rating" : item.text;
