@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -269,7 +270,23 @@ def test_the_process_hub_uses_one_redis_connection_for_many_streams(
 
 
 def _client_count() -> int:
-    return int(current().redis.info("clients")["connected_clients"])
+    """This process's open connections to the tests' Redis (other programs on
+    the same server do not count)."""
+    port = urlsplit(current().settings.redis_url).port or 6379
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if fields[3] == "01" and remote_port == port and fields[9] in inodes:
+                count += 1
+    return count
 
 
 def _free_port() -> int:
