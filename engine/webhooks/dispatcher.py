@@ -22,6 +22,7 @@ import threading
 
 import psycopg
 from flask import Flask
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -73,7 +74,9 @@ class Dispatcher:
         while not self._stopped.is_set():
             try:
                 self._listen()
-            except psycopg.Error:
+            except (psycopg.Error, RedisError):
+                # Either server going away must not end the thread: every later
+                # delivery would wait for the stale-delivery sweep, minutes on.
                 logger.exception("webhooks.dispatcher_disconnected")
                 self._stopped.wait(RECONNECT_SECONDS)
 
