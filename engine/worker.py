@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 # are put back after Redis lost them; the reminder sweep among them is what
 # recovers due reminders, so a flushed Redis should cost a minute, not ten.
 MAINTENANCE_SECONDS = 60
+# The longest an idle worker waits for a job before it looks after itself.
+IDLE_CHECK_SECONDS = 10
 
 
 class AppContextMixin:
@@ -51,6 +53,24 @@ class AppContextMixin:
         except SystemExit:
             # RQ exits 0 here; a supervisor should see that work was cut short.
             raise SystemExit(128 + signum) from None
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ looks after itself only between waits for a job, and an idle
+        # worker waited worker_ttl - 15 s (405 s) at a time: the periodic jobs
+        # a flushed Redis lost came back minutes late, not within the minute.
+        return min(super().dequeue_timeout, IDLE_CHECK_SECONDS)
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        # RQ's scheduler process exits on its first Redis error, and only
+        # maintenance starts it again: do that at the next check, not a minute
+        # on, or every scheduled reminder waits meanwhile.
+        scheduler = self.scheduler
+        process = scheduler._process if scheduler is not None else None
+        if process is not None and not process.is_alive() and not self._stop_requested:
+            return True
+        return super().should_run_maintenance_tasks
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
