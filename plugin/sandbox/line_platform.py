@@ -122,7 +122,9 @@ class FakeLinePlatform(LineLoginMixin, FakeChatPlatform):
 
     def __init__(self, *, rate_limit: int = PUSH_RATE_LIMIT, latency: float = 0.0):
         self._accounts: dict[str, LineAccount] = {}
-        self._ids = itertools.count(600_000_000_000_000_001)
+        # Message ids never repeat across runs: the demo's database outlives
+        # the fake, and the app takes a known message id for a redelivery.
+        self._ids = itertools.count(600_000_000_000_000_001 + time.time_ns() // 1000)
         self._init_login()
         super().__init__(rate_limit=rate_limit, latency=latency)
 
