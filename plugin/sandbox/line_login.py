@@ -19,11 +19,13 @@ Mixed into ``FakeLinePlatform``. It serves, as LINE documents them
   event for an expired or used token);
 * ``/R/oaMessage/{basic id}/``: the account's chat with a message typed in.
 
-A shopper's actions (following, blocking, writing, sending an image) reach
-the app as webhook deliveries signed with the Messaging API channel's
-secret, sent to the URL ``set_webhook`` gave the channel. Each ``message``,
-``postback``, ``follow`` and ``accountLink`` event carries a fresh
-``replyToken`` the platform remembers, as LINE's do (``unfollow`` has none).
+A shopper's actions (following, blocking, writing, sending an image,
+tapping a quick reply) reach the app as webhook deliveries signed with the
+Messaging API channel's secret, sent to the URL ``set_webhook`` gave the
+channel; what they write also shows on their phone (``/outbox/{user id}``).
+Each ``message``, ``postback``, ``follow`` and ``accountLink`` event carries
+a fresh ``replyToken`` the platform remembers, as LINE's do (``unfollow``
+has none).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import jwt
 from flask import Flask, Response, redirect, request
 
 from plugin.sandbox import chat_pages
+from plugin.sandbox.chat_platform import Tap
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +157,7 @@ class LineLoginMixin:
     def user_sends_text(self, channel_id: str, user_id: str, text: str) -> int | None:
         with self._lock:
             self._bot(channel_id).chats.setdefault(user_id, []).append(("mine", text))
+        self.record_shopper_message(channel_id, user_id, {"type": "text", "text": text})
         message = {"id": str(next(self._ids)), "type": "text", "text": text}
         return self.deliver_event(
             channel_id, user_id, {"type": "message", "message": message}
@@ -168,6 +172,8 @@ class LineLoginMixin:
         with self._lock:
             chat = self._bot(channel_id).chats.setdefault(user_id, [])
             chat.append(("mine", "(image)"))
+        # The phone shows a placeholder: LINE serves the bytes only to the bot.
+        self.record_shopper_message(channel_id, user_id, {"type": "image"})
         message = {
             "id": message_id,
             "type": "image",
@@ -182,6 +188,23 @@ class LineLoginMixin:
         return self.deliver_event(
             channel_id, user_id, {"type": "postback", "postback": {"data": data}}
         )
+
+    def user_taps(self, channel_id: str, user_id: str, tap: Tap) -> int | None:
+        """The user taps a quick reply: a ``message`` action sends its text, a
+        ``postback`` action its data, shown in the chat as its displayText."""
+        if tap.kind == "message":
+            return self.user_sends_text(channel_id, user_id, tap.data)
+        if tap.kind != "postback":
+            raise ValueError(f"LINE has no {tap.kind!r} action to tap.")
+        if tap.label:
+            self.record_shopper_message(
+                channel_id, user_id, {"type": "text", "text": tap.label}
+            )
+        return self.user_posts_back(channel_id, user_id, tap.data)
+
+    def _account_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._accounts)
 
     def deliver_event(
         self, channel_id: str, user_id: str | None, event: dict[str, Any]

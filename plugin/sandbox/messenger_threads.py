@@ -8,7 +8,10 @@ shopper's thread with the Page: a new thread starts with "Get Started"
 one reports ``messaging_referrals``; a ref over 250 characters or outside
 ``a-zA-Z0-9+/=-.:_`` is refused, as Meta documents for refs. Messages
 written there (and photos, ``user_sends_image``) reach the app as
-``messages`` events. Every delivery is signed ``X-Hub-Signature-256`` with
+``messages`` events; a tapped quick reply as a ``messages`` event with
+``quick_reply.payload``, a tapped postback button as ``messaging_postbacks``
+(``user_taps``). What the shopper sends also shows on their phone
+(``/outbox/{psid}``). Every delivery is signed ``X-Hub-Signature-256`` with
 the app secret.
 """
 
@@ -23,6 +26,7 @@ import httpx
 from flask import Flask, Response, request
 
 from plugin.sandbox import chat_pages
+from plugin.sandbox.chat_platform import Tap
 
 REF_MAX = 250
 REF_CHARACTERS = re.compile(r"[A-Za-z0-9+/=\-.:_]*")
@@ -73,6 +77,7 @@ class MessengerThreadsMixin:
 
     def user_sends_text(self, page_id: str, psid: str, text: str) -> int | None:
         self._threads.setdefault((page_id, psid), []).append(("mine", text))
+        self.record_shopper_message(page_id, psid, {"text": text})
         self.receive_message(page_id, psid)
         message = {"mid": f"m_{secrets.token_hex(8)}", "text": text}
         return self.deliver_event(page_id, psid, {"message": message})
@@ -80,12 +85,37 @@ class MessengerThreadsMixin:
     def user_sends_image(self, page_id: str, psid: str, url: str) -> int | None:
         """The shopper sends a photo; Meta's event carries its CDN ``url``."""
         self._threads.setdefault((page_id, psid), []).append(("mine", "(image)"))
+        self.record_shopper_message(
+            page_id, psid, {"attachment": {"type": "image", "payload": {"url": url}}}
+        )
         self.receive_message(page_id, psid)
         message = {
             "mid": f"m_{secrets.token_hex(8)}",
             "attachments": [{"type": "image", "payload": {"url": url}}],
         }
         return self.deliver_event(page_id, psid, {"message": message})
+
+    def user_taps(self, page_id: str, psid: str, tap: Tap) -> int | None:
+        """The shopper taps a quick reply (sent as a message carrying its
+        payload) or a postback button (a ``messaging_postbacks`` event); the
+        thread shows its title as the shopper's message, as Messenger does."""
+        mid = f"m_{secrets.token_hex(8)}"
+        if tap.kind == "quick_reply":
+            event = {
+                "message": {
+                    "mid": mid,
+                    "text": tap.label,
+                    "quick_reply": {"payload": tap.data},
+                }
+            }
+        elif tap.kind == "postback":
+            event = {"postback": {"mid": mid, "title": tap.label, "payload": tap.data}}
+        else:
+            raise ValueError(f"Messenger has no {tap.kind!r} button to tap.")
+        self._threads.setdefault((page_id, psid), []).append(("mine", tap.label))
+        self.record_shopper_message(page_id, psid, {"text": tap.label})
+        self.receive_message(page_id, psid)
+        return self.deliver_event(page_id, psid, event)
 
     def deliver_event(
         self, page_id: str, psid: str, event: dict[str, Any]
@@ -126,6 +156,10 @@ class MessengerThreadsMixin:
 
     def _forget_threads(self) -> None:
         self._init_threads()
+
+    def _account_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._pages)
 
     def _add_thread_routes(self, app: Flask) -> None:
         app.add_url_rule(
