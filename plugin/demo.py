@@ -4,9 +4,12 @@ It runs the web app, an RQ worker with its scheduler, an embedded Redis,
 the fake store platform and fake LINE and Messenger platforms, keeps its
 data in ``.demo/`` (SQLite), installs a demo store the way the platform
 would, connects its LINE and Messenger accounts (on the fakes) and sends it
-the platform's sample webhooks. Everything here is for trying Revisit out;
-production runs ``revisit serve`` and ``revisit worker`` against PostgreSQL
-and Redis.
+the platform's sample webhooks. For the chat it adds an agent to the team,
+saved replies and a first LINE question, sent through the fake LINE so it
+arrives as every LINE message does; the fakes' phone pages let a person
+write as a LINE or Messenger shopper. Everything here is for trying Revisit
+out; production runs ``revisit serve`` and ``revisit worker`` against
+PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import click
 import flask_migrate
@@ -28,8 +32,11 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from engine.binding.models import LINE
 from engine.binding.popup import popup_of, update_popup
 from engine.channels.accounts import connect_line, connect_messenger
+from engine.chat.conversations import conversation_of_account
+from engine.chat.setup import list_saved_replies, save_reply, update_chat_settings
 from engine.db import db, utcnow
 from engine.game import create_campaign, list_campaigns
 from engine.reminders.defaults import flow_for
@@ -37,6 +44,7 @@ from engine.settings import DEFAULT_SCOPES
 from engine.shops.install import shop_by_domain
 from engine.shops.tokens import forget_access_token
 from engine.team.accounts import add_member, member_by_email
+from engine.team.models import AGENT
 from plugin import create_app
 from plugin.sandbox.chat_platform import FakeChatPlatform
 from plugin.sandbox.embedded_redis import start_embedded_redis
@@ -66,6 +74,25 @@ DEMO_PSID = "7000000000000001"
 # The demo's team owner, for the panel outside the store admin (demo only).
 DEMO_OWNER_EMAIL = "owner@revisit-demo.example"
 DEMO_OWNER_PASSWORD = "revisit-demo-owner"
+# An agent beside the owner, so the inbox has someone to assign to.
+DEMO_AGENT_EMAIL = "alex@revisit-demo.example"
+DEMO_AGENT_NAME = "Alex (agent)"
+DEMO_AGENT_PASSWORD = "revisit-demo-agent"
+# A LINE user, bound to no visitor, whose question waits in the inbox.
+DEMO_LINE_USER = "U" + "de" * 16
+DEMO_LINE_QUESTION = "Does the rope tug come in large?"
+# Saved replies in the reminders' variable syntax ({name|fallback}).
+DEMO_SAVED_REPLIES = {
+    "Shipping times": (
+        "Hi {first_name|there}! Orders placed before 2 pm ship the same day and"
+        " reach you in 1-3 days. {agent_name}, {shop_name}"
+    ),
+    "Return policy": (
+        "Hi {first_name|there}, unused items can come back within 30 days. Send"
+        " us your order number ({order_name|from your confirmation e-mail}) and"
+        " we will arrange the pick-up."
+    ),
+}
 
 # The sample story: a shopper's cart became a checkout that was left unpaid.
 SEED_TOPICS = ("carts/create", "checkouts/create", "checkouts/update")
@@ -249,6 +276,7 @@ def _seed(
         return
     _connect_chat_accounts(app, app_url, line, messenger)
     _seed_panel(app)
+    _seed_chat(app, line)
     _open_storefront(app, platform, app_url)
     _start_bonus_game(app)
 
@@ -302,6 +330,38 @@ def _seed_panel(app: Flask) -> None:
         db.session.commit()
 
 
+def _seed_chat(app: Flask, line: FakeLinePlatform) -> None:
+    """The chat's set-up and a first LINE question, each made once.
+
+    The question goes through the fake LINE (a signed webhook, then the
+    worker), as any LINE message does; a conversation already kept from an
+    earlier run is not asked again.
+    """
+    with app.app_context():
+        shop = shop_by_domain(DEMO_SHOP)
+        # The fake Page is granted Meta's permission on every start
+        # (``_start_chat_platforms``), so the setting says so every start too.
+        update_chat_settings(shop, messenger_human_agent=True)
+        if member_by_email(shop, DEMO_AGENT_EMAIL) is None:
+            add_member(
+                shop, DEMO_AGENT_EMAIL, DEMO_AGENT_NAME, AGENT, DEMO_AGENT_PASSWORD
+            )
+        saved = {reply.title for reply in list_saved_replies(shop)}
+        for title, body in DEMO_SAVED_REPLIES.items():
+            if title not in saved:
+                save_reply(shop, title, body)
+        asked = conversation_of_account(shop, LINE, DEMO_LINE_USER) is not None
+        db.session.commit()
+    if asked:
+        return
+    line.user_follows(DEMO_LINE_CHANNEL_ID, DEMO_LINE_USER)
+    status = line.user_sends_text(
+        DEMO_LINE_CHANNEL_ID, DEMO_LINE_USER, DEMO_LINE_QUESTION
+    )
+    if status != 200:
+        logger.error("demo.line_question_refused", extra={"status": status})
+
+
 def _start_bonus_game(app: Flask) -> None:
     """A live bonus campaign on the demo store (once: it survives restarts)."""
     with app.app_context():
@@ -334,18 +394,24 @@ def _announce(
     messenger: FakeMessengerPlatform,
 ) -> None:
     admin = f"{platform.base_url}/{DEMO_SHOP}/admin/apps/{DEMO_API_KEY}"
+    inbox = urlencode({"shop": DEMO_SHOP, "next": "/admin/inbox"})
     click.echo(
         "\nRevisit demo is running (Ctrl-C stops it).\n"
         f"  Open the store admin with Revisit:  {admin}\n"
+        "    (the panel's screens, the Inbox among them, are in its navigation)\n"
         f"  Revisit itself:                     {app_url}\n"
         f"  The admin panel on its own:         {app_url}/admin/login\n"
         f"    (shop {DEMO_SHOP}, {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD})\n"
+        f"  The team's inbox, as the agent:     {app_url}/admin/login?{inbox}\n"
+        f"    ({DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD})\n"
         f"  The admin API's OpenAPI document:   {app_url}/api/admin/v1/openapi.json\n"
         f"  The demo store's storefront:        {platform.base_url}/store/"
         f"{DEMO_SHOP}/\n"
         f"  The fake store platform:            {platform.base_url}\n"
         f"  Messages sent to LINE:              {line.outbox_url}\n"
         f"  Messages sent to Messenger:         {messenger.outbox_url}\n"
+        f"  Write as the LINE shopper:          {line.phone_url(DEMO_LINE_USER)}\n"
+        f"  Write as the Messenger shopper:     {messenger.phone_url(DEMO_PSID)}\n"
         f"  The sandbox channel's outbox:       {app_url}/sandbox/outbox"
         f"?shop={DEMO_SHOP}\n"
         "  Data is kept in .demo/ (delete it to start over).\n"
