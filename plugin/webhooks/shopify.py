@@ -14,6 +14,7 @@ from flask import Response, request
 
 from engine.runtime import current
 from engine.webhooks.deliveries import Delivery, record_delivery
+from engine.webhooks.models import WebhookDelivery
 from plugin.errors import ApiError, error_response
 from plugin.shopify_request import as_shopify_request
 from plugin.webhooks import bp
@@ -21,6 +22,16 @@ from plugin.webhooks import bp
 logger = logging.getLogger(__name__)
 
 REQUIRED_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id")
+# The headers are not signed, and each is stored in a column of its own: a
+# value longer than its column is no platform's, and the database would
+# refuse it after the signature passed (a 500, and the platform retrying).
+STORED_HEADERS = {
+    "X-Shopify-Topic": WebhookDelivery.topic,
+    "X-Shopify-Shop-Domain": WebhookDelivery.shop_domain,
+    "X-Shopify-Webhook-Id": WebhookDelivery.webhook_id,
+    "X-Shopify-Event-Id": WebhookDelivery.event_id,
+    "X-Shopify-API-Version": WebhookDelivery.api_version,
+}
 
 
 @bp.post("/webhooks/shopify")
@@ -46,6 +57,12 @@ def _delivery_from_request() -> Delivery:
     missing = [name for name in REQUIRED_HEADERS if not headers.get(name)]
     if missing:
         raise ApiError(400, "missing_header", f"Header {missing[0]} is required.")
+    for name, column in STORED_HEADERS.items():
+        limit = column.type.length
+        if len(headers.get(name, "")) > limit:
+            raise ApiError(
+                400, "invalid_header", f"Header {name} is over {limit} characters."
+            )
 
     return Delivery(
         shop_domain=headers["X-Shopify-Shop-Domain"].lower(),
@@ -63,8 +80,10 @@ def _triggered_at(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC, as stored; a time at the calendar's very edge has no UTC
+        # form (OverflowError).
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise ApiError(
             400, "invalid_header", "Header X-Shopify-Triggered-At is not ISO 8601."
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

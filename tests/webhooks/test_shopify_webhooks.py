@@ -28,6 +28,7 @@ from tests.webhooks import (
     iso,
     post_webhook,
     queued_webhook_jobs,
+    sample_payload,
     uninstalled_payload,
 )
 
@@ -183,6 +184,55 @@ def test_webhook_without_webhook_id_is_refused_naming_the_header(
         "detail": "Header X-Shopify-Webhook-Id is required.",
         "code": "missing_header",
     }
+    assert count_rows(WebhookDelivery) == 0
+    assert queued_webhook_jobs() == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "detail"),
+    [
+        ("X-Shopify-Topic", "t" * 65, "Header X-Shopify-Topic is over 64 characters."),
+        (
+            "X-Shopify-Webhook-Id",
+            "w" * 256,
+            "Header X-Shopify-Webhook-Id is over 255 characters.",
+        ),
+        (
+            "X-Shopify-Shop-Domain",
+            "s" * 242 + ".myshopify.com",
+            "Header X-Shopify-Shop-Domain is over 255 characters.",
+        ),
+        (
+            "X-Shopify-API-Version",
+            "2026-10-unstable+",
+            "Header X-Shopify-API-Version is over 16 characters.",
+        ),
+        (
+            "X-Shopify-Triggered-At",
+            "0001-01-01T00:00:00+14:00",
+            "Header X-Shopify-Triggered-At is not ISO 8601.",
+        ),
+    ],
+)
+def test_signed_webhook_with_a_header_no_column_can_hold_is_400(
+    client: FlaskClient,
+    platform: FakeShopifyPlatform,
+    shop: Shop,
+    header: str,
+    value: str,
+    detail: str,
+) -> None:
+    # given a genuine signature: the headers are not signed
+    topic = "app/uninstalled" if header == "X-Shopify-Triggered-At" else "carts/update"
+
+    # when
+    response = post_webhook(
+        client, platform, topic, sample_payload(topic), headers={header: value}
+    )
+
+    # then
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": detail, "code": "invalid_header"}
     assert count_rows(WebhookDelivery) == 0
     assert queued_webhook_jobs() == 0
 
