@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine import game, reminders
 from engine.binding.person import link_checkout
@@ -47,7 +47,8 @@ def apply_cart(shop: Shop, payload: dict[str, Any]) -> Cart | None:
     db.session.add(cart)
 
     if cart.ordered_at is None:
-        cart.ordered_at = _order_time_for(shop, cart_token=token)
+        ordered_at = _order_time_for(shop, cart_token=token)
+        cart.ordered_at = ordered_at or _checkout_completed_at(shop, token)
     reminders.note_cart_activity(shop, cart)
     return cart
 
@@ -176,6 +177,18 @@ def _order_time_for(
     if checkout_token is not None:
         query = query.where(Order.checkout_token == checkout_token)
     return db.session.scalar(query.limit(1))
+
+
+def _checkout_completed_at(shop: Shop, cart_token: str) -> datetime | None:
+    """When a checkout of this cart became an order: an order may name only
+    its checkout, and news of the cart may come after both."""
+    return db.session.scalar(
+        select(func.min(Checkout.completed_at)).where(
+            Checkout.shop_id == shop.id,
+            Checkout.cart_token == cart_token,
+            Checkout.completed_at.is_not(None),
+        )
+    )
 
 
 def _record_to_update(
