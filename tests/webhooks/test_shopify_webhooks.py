@@ -127,6 +127,22 @@ def test_webhook_signed_with_wrong_secret_is_refused(
     _assert_refused(response, "invalid_hmac")
 
 
+def test_webhook_with_non_ascii_hmac_header_is_refused(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # when (hmac.compare_digest raises TypeError on non-ASCII text)
+    response = post_webhook(
+        client,
+        platform,
+        "checkouts/create",
+        load_payload("checkouts/create"),
+        headers={"X-Shopify-Hmac-Sha256": "signé"},
+    )
+
+    # then
+    _assert_refused(response, "invalid_hmac")
+
+
 def test_webhook_body_is_not_parsed_before_hmac_check(
     client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
 ) -> None:
