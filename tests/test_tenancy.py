@@ -96,6 +96,9 @@ ROUTE_TENANCY = {
             "/api/admin/v1/team/<int:member_id>",
         )
     },
+    "/api/admin/v1/storefront-origins": "tests/admin/test_storefront_origins_api.py:"
+    " the session token's or the signed-in member's shop only; another shop's"
+    " origins are neither shown nor changed",
     "/admin/login": "tests/admin/test_access.py: signs in to the shop named in"
     " the form only, with that shop's member's password",
     "/admin/logout": "ends only the session of its own cookie",

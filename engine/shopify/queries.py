@@ -28,6 +28,20 @@ What the reference says about linking checkouts, carts and orders:
   ``updated_at``. Both queries here page by a stable key and filter with
   ``updated_at:>'<ISO time>'`` for incremental reconciliation.
 
+About a store's domains:
+
+- ``Shop.primaryDomain`` (a ``Domain``: ``host``, ``url``, ``sslEnabled``) is the
+  online store's primary domain and needs no scope (confirmed in the 2026-07
+  reference). ``Shop.url`` is the same domain as a URL.
+- ``Shop.domains`` (added in 2020-07, a plain list) holds every domain of the
+  store: the myshopify.com one, the primary, those that redirect to it and
+  markets' own domains. Reading markets' web presences instead
+  (``webPresences``) would need the ``read_markets`` scope, which the app does
+  not ask for. The unstable version has a paginated ``DomainConnection``, so a
+  later version may replace the list; ``STOREFRONT_DOMAINS`` is therefore a
+  query of its own, and a refusal of it leaves the stored domains as they were
+  (``engine.shops.jobs.refresh_storefront_domains``).
+
 Cost: Shopify charges 1 per object and 2 + ``first`` x item cost per connection,
 and refuses a query whose requested cost exceeds 1000. With the page sizes below
 each list query requests 582 points (actual cost follows what is returned).
@@ -50,9 +64,26 @@ query ShopDetails {
     name
     email
     myshopifyDomain
-    url
+    primaryDomain {
+      host
+    }
     currencyCode
     ianaTimezone
+  }
+}
+"""
+
+# Where the store's storefronts live, for the widget's allowed origins.
+STOREFRONT_DOMAINS = """
+query StorefrontDomains {
+  shop {
+    primaryDomain {
+      host
+    }
+    domains {
+      host
+      sslEnabled
+    }
   }
 }
 """

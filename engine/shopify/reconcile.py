@@ -5,6 +5,10 @@ polled every few minutes for abandoned checkouts and orders updated since
 the last run. Nodes are turned into webhook-shaped payloads and go through
 the same ``apply`` functions, so newest-state-wins holds here too.
 
+Each run also refreshes the domains the shop's storefronts live on, so a
+domain the merchant adds or a new primary domain reaches the widget's allowed
+origins within one run (``engine.shops.jobs.refresh_storefront_domains``).
+
 A polled abandoned checkout carries no checkout token (the platform's
 GraphQL ``AbandonedCheckout`` has none). It is matched to a checkout we know
 by its recovery URL, which webhooks carry too; failing that, by the token in
@@ -36,6 +40,7 @@ from engine.shopify.queries import (
     ORDERS_PAGE_SIZE,
 )
 from engine.shops.install import shop_by_domain
+from engine.shops.jobs import refresh_storefront_domains
 from engine.shops.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -88,6 +93,7 @@ def reconcile_shop(shop_id: int) -> dict[str, int]:
     try:
         checkouts = _reconcile_checkouts(shop, api, since)
         orders = _reconcile_orders(shop, api, since)
+        refresh_storefront_domains(shop, api)
     except AccessRevokedError:
         logger.warning("reconcile.access_revoked", extra={"shop_id": shop_id})
         return {}

@@ -30,3 +30,16 @@ class InvalidStorefrontOrigin(TrackingError):
             f"Storefront origin {origin!r} is not an http(s) address such as"
             " 'https://shop.example.com'."
         )
+
+
+class InvalidStorefrontOrigins(TrackingError):
+    """A shop owner's list of storefront origins that cannot be stored.
+
+    ``field`` names the entry at fault (``origins[2]``), or ``origins`` for
+    the list as a whole; ``reason`` is the sentence to show there.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")

@@ -70,6 +70,12 @@ class VisitorEvent(db.Model):
     locale: Mapped[str | None] = mapped_column(String(16))
 
 
+# Where a storefront origin came from: the store platform's domains, which
+# each refresh replaces, or the shop owner, whose list only they change.
+PLATFORM_ORIGIN = "platform"
+OWNER_ORIGIN = "owner"
+
+
 class StorefrontOrigin(db.Model):
     """A storefront origin (a custom domain) the shop's widget may post from.
 
@@ -84,6 +90,9 @@ class StorefrontOrigin(db.Model):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     # scheme://host[:port], lower case, as browsers send it in Origin.
     origin: Mapped[str] = mapped_column(String(255), index=True)
+    source: Mapped[str] = mapped_column(
+        String(16), default=PLATFORM_ORIGIN, server_default=PLATFORM_ORIGIN
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

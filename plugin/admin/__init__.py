@@ -20,4 +20,4 @@ bp = Blueprint(
     static_url_path="/admin/static",
 )
 
-from plugin.admin import api, binding, game, inbox, pages, signin  # noqa: E402,F401  (registers routes)
+from plugin.admin import api, binding, game, inbox, pages, signin, storefronts  # noqa: E402,F401  (registers routes)

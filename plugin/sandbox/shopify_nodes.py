@@ -7,6 +7,7 @@ one fixture feeds both a webhook delivery and the Admin API.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,6 +84,8 @@ class ShopRecord:
     installed: bool = True
     # The online store's primary domain; None: the myshopify.com one.
     primary_domain: str | None = None
+    # The store's other domains (a market's, one that redirects), hosts only.
+    domains: list[str] = field(default_factory=list)
     checkouts: dict[str, StoredCheckout] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
@@ -117,15 +120,29 @@ def gid(resource: str, numeric_id: int | str) -> str:
 
 
 def shop_node(shop: ShopRecord) -> dict[str, Any]:
+    primary = shop.primary_domain or shop.shop_domain
+    # Like the platform's, the list holds the myshopify.com domain too.
+    hosts = dict.fromkeys([shop.shop_domain, primary, *shop.domains])
     return {
         "id": gid("Shop", shop.shop_id),
         "name": shop.name,
         "email": shop.email,
         "contactEmail": shop.email,
         "myshopifyDomain": shop.shop_domain,
-        "url": f"https://{shop.primary_domain or shop.shop_domain}",
+        "url": f"https://{primary}",
+        "primaryDomain": domain_node(primary),
+        "domains": [domain_node(host) for host in hosts],
         "currencyCode": shop.currency,
         "ianaTimezone": shop.timezone,
+    }
+
+
+def domain_node(host: str) -> dict[str, Any]:
+    return {
+        "id": gid("Domain", zlib.crc32(host.encode())),
+        "host": host,
+        "url": f"https://{host}",
+        "sslEnabled": True,
     }
 
 

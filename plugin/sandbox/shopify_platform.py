@@ -210,11 +210,13 @@ class FakeShopifyPlatform:
         shop_id: int | None = None,
         installed: bool = True,
         primary_domain: str | None = None,
+        domains: list[str] | None = None,
     ) -> None:
         """Create a shop, installed by default as a Shopify-managed install would be.
 
         ``scopes`` (comma-separated) are what the merchant granted the app; token
         exchange hands them out, and GraphQL checks ``read_orders`` against them.
+        ``domains`` are hosts of its other domains (a market's, say).
         """
         if not _SHOP_DOMAIN.match(shop_domain):
             raise ValueError(f"{shop_domain!r} is not a *.myshopify.com domain.")
@@ -230,7 +232,17 @@ class FakeShopifyPlatform:
                 bucket=self._new_bucket(),
                 installed=installed,
                 primary_domain=primary_domain,
+                domains=list(domains or []),
             )
+
+    def set_domains(
+        self, shop_domain: str, primary_domain: str | None, domains: list[str]
+    ) -> None:
+        """Change the store's primary domain and its other domains' hosts."""
+        with self._lock:
+            shop = self._shop(shop_domain)
+            shop.primary_domain = primary_domain
+            shop.domains = list(domains)
 
     def drain_bucket(self, shop_domain: str) -> None:
         """Empty a shop's cost bucket, as a burst of other apps' calls would."""

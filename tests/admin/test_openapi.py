@@ -46,7 +46,7 @@ def test_openapi_document_describes_every_admin_route(
         if rule.rule.startswith("/api/admin/v1/")
     }
     documented = {path.replace("/api/admin/v1", "") for path in document["paths"]}
-    assert len(documented) == len(served) == 46
+    assert len(documented) == len(served) == 47
     assert "/messages/{message_id}" in documented
     assert document["openapi"] == "3.0.3"
     error = document["components"]["schemas"]["Error"]
