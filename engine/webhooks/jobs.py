@@ -69,6 +69,10 @@ def apply_delivery(delivery_id: int) -> str:
 
     try:
         outcome = _apply(delivery)
+        # The handler's rows reach the database here, not at the commit
+        # below: a value no column takes (a hostile body's) must fail this
+        # attempt with its error kept, not the job before anything counts it.
+        db.session.flush()
     except Exception as exc:
         db.session.rollback()
         _record_failure(delivery_id, exc)

@@ -10,15 +10,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.test import TestResponse
 
 from engine.commerce.models import Checkout
 from engine.db import db, utcnow
+from engine.privacy.models import DataExport
 from engine.runtime import current
 from engine.shops.install import shop_by_domain
 from engine.shops.models import Shop
 from engine.webhooks.dispatcher import Dispatcher
-from engine.webhooks.jobs import sweep_stale_deliveries
+from engine.webhooks.jobs import MAX_ATTEMPTS, apply_delivery, sweep_stale_deliveries
 from engine.webhooks.models import WebhookDelivery
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
 from tests.conftest import API_KEY, OTHER_SHOP_DOMAIN, SHOP_DOMAIN, run_jobs
@@ -435,6 +437,35 @@ def test_late_uninstall_after_reinstall_keeps_new_tokens(
     reinstalled = shop_by_domain(SHOP_DOMAIN)
     assert reinstalled.access_token == new_access
     assert reinstalled.is_installed is True
+
+
+# --- failures -----------------------------------------------------------------
+
+
+def test_delivery_whose_rows_the_database_refuses_fails_with_its_error_kept(
+    app: Flask, client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # given a signed data request whose customer e-mail is an empty object,
+    # which the handler accepts and only the database refuses
+    payload = sample_payload("customers/data_request")
+    payload["customer"]["email"] = {}
+    post_webhook(client, platform, "customers/data_request", payload)
+
+    # when the worker tries it, and then its retries run out
+    run_jobs(app)
+    first = _only_delivery()
+    first_try = (first.status, first.attempts, bool(first.error))
+    for _ in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(DBAPIError):
+            apply_delivery(first.id)
+
+    # then each attempt counted with its error, and it ended failed, body kept
+    assert first_try == ("received", 1, True)
+    delivery = _only_delivery()
+    assert (delivery.status, delivery.attempts) == ("failed", MAX_ATTEMPTS)
+    assert delivery.error.startswith("ProgrammingError: ")
+    assert json.loads(delivery.payload) == payload
+    assert count_rows(DataExport) == 0
 
 
 # --- stale delivery sweep -----------------------------------------------------
