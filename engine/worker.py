@@ -18,6 +18,7 @@ import logging
 from types import FrameType
 
 from flask import Flask
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.job import Job
 from rq.queue import Queue
@@ -34,6 +35,9 @@ logger = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 60
 # The longest an idle worker waits for a job before it looks after itself.
 IDLE_CHECK_SECONDS = 10
+# Set once the periodic jobs are scheduled; gone, it means Redis lost its data
+# (a flush, a restart without persistence) and the periodic jobs with it.
+SCHEDULE_MARKER = "revisit:periodic:scheduled"
 
 
 class AppContextMixin:
@@ -63,21 +67,34 @@ class AppContextMixin:
 
     @property
     def should_run_maintenance_tasks(self) -> bool:
-        # RQ's scheduler process exits on its first Redis error, and only
-        # maintenance starts it again: do that at the next check, not a minute
-        # on, or every scheduled reminder waits meanwhile.
-        scheduler = self.scheduler
-        process = scheduler._process if scheduler is not None else None
-        if process is not None and not process.is_alive() and not self._stop_requested:
+        # Only maintenance restarts RQ's scheduler process, which exits on its
+        # first Redis error, and puts back the periodic jobs a Redis that lost
+        # its data lost with it: do it at the next check, not a minute on, or
+        # every scheduled reminder and sweep waits meanwhile.
+        if not self._stop_requested and (
+            self._scheduler_died() or self._schedule_lost()
+        ):
             return True
         return super().should_run_maintenance_tasks
+
+    def _scheduler_died(self) -> bool:
+        process = self.scheduler._process if self.scheduler is not None else None
+        return process is not None and not process.is_alive()
+
+    def _schedule_lost(self) -> bool:
+        try:
+            return not self.connection.exists(SCHEDULE_MARKER)
+        except RedisError:
+            # RQ's own loop notices the outage and waits it out.
+            return False
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         # Redis may have lost the periodic jobs (a flush, a restart without
-        # persistence); put them back on the regular maintenance tick.
+        # persistence); put them back on every maintenance.
         with self.app.app_context():
             ensure_scheduled()
+        self.connection.set(SCHEDULE_MARKER, "1")
 
 
 class RevisitWorker(AppContextMixin, Worker):
