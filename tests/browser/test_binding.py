@@ -39,7 +39,7 @@ def bindings_of(shop: Shop) -> list[ChannelBinding]:
     )
 
 
-def wait_for_text(app: Flask, dialog: Locator, text: str, timeout: float = 20) -> None:
+def wait_for_text(app: Flask, dialog: Locator, text: str, timeout: float = 45) -> None:
     """Until ``text`` shows in the dialog, applying delivered webhooks meanwhile."""
     deadline = time.monotonic() + timeout
     while not dialog.get_by_text(text).count():

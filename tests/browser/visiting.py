@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 PAGE_ENDPOINT = "/api/widget/v1/page"
 IDLE_THEN_A_MOMENT = (
-    "() => new Promise((done) => requestIdleCallback(() => setTimeout(done, 50)))"
+    "() => new Promise((done) =>"
+    " requestIdleCallback(() => setTimeout(done, 50), { timeout: 2000 }))"
 )
 
 
