@@ -41,6 +41,7 @@ def line_webhook(shop_key: str) -> Response:
 def _has_events(body: bytes) -> bool:
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: arrays or objects nested past Python's stack.
         raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
     return isinstance(payload, dict) and bool(payload.get("events"))

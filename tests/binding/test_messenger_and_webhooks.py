@@ -275,6 +275,25 @@ def test_line_webhook_verification_ping_records_nothing(
     assert deliveries() == []
 
 
+def test_line_webhook_body_nested_past_the_stack_is_400(
+    client: FlaskClient, binding_shop: Shop, line_fake: FakeLinePlatform
+) -> None:
+    # given a signed body nested deeper than Python's recursion limit
+    key = account_of(binding_shop.id, "line").line_webhook_key
+    body = b"[" * 50_000 + b"]" * 50_000
+
+    # when it arrives
+    response = client.post(
+        f"/webhooks/line/{key}",
+        data=body,
+        headers={"X-Line-Signature": line_fake.sign_webhook(body, LINE_CHANNEL)},
+    )
+
+    # then it is refused as JSON we cannot read, and nothing is recorded
+    assert (response.status_code, response.get_json()["code"]) == (400, "invalid_json")
+    assert deliveries() == []
+
+
 def _bound_on_line(app: Flask, client: FlaskClient, shop: Shop) -> str:
     _, token = visitor_token(shop)
     callback(
