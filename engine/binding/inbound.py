@@ -105,6 +105,9 @@ def apply_channel_delivery(delivery_id: int) -> str:
             messenger_events.apply(payload, delivery_id)
         elif delivery.shop_id is not None:
             line_events.apply(delivery.shop_id, payload, delivery_id)
+        # Written here, not at the commit below, so a value no column takes
+        # fails this attempt with its error kept.
+        db.session.flush()
     except Exception as exc:
         db.session.rollback()
         _record_failure(delivery_id, exc)

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.binding import tokens
+from engine.binding import line_events, tokens
 from engine.binding.models import ChannelDelivery
 from engine.channels.registry import account_of
 from engine.db import db
@@ -292,6 +292,37 @@ def test_line_webhook_body_nested_past_the_stack_is_400(
     # then it is refused as JSON we cannot read, and nothing is recorded
     assert (response.status_code, response.get_json()["code"]) == (400, "invalid_json")
     assert deliveries() == []
+
+
+def test_delivery_whose_rows_the_database_refuses_fails_with_its_error_kept(
+    app: Flask,
+    client: FlaskClient,
+    binding_shop: Shop,
+    line_fake: FakeLinePlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given events whose handling adds a row the database refuses on write
+    def add_unstorable(shop_id: int, payload: dict, delivery_id: int) -> None:
+        db.session.add(ChannelDelivery(channel=None, body="{}"))
+
+    monkeypatch.setattr(line_events, "apply", add_unstorable)
+    key = account_of(binding_shop.id, "line").line_webhook_key
+    body = json.dumps({"events": [{"type": "follow"}]}).encode()
+    client.post(
+        f"/webhooks/line/{key}",
+        data=body,
+        headers={"X-Line-Signature": line_fake.sign_webhook(body, LINE_CHANNEL)},
+    )
+
+    # when the worker tries it
+    run_jobs(app)
+
+    # then the attempt counted, with its error, and the body waits for a retry
+    db.session.expire_all()
+    [delivery] = deliveries()
+    assert (delivery.status, delivery.attempts) == ("received", 1)
+    assert delivery.error.startswith("IntegrityError: ")
+    assert delivery.body == body.decode()
 
 
 def _bound_on_line(app: Flask, client: FlaskClient, shop: Shop) -> str:
