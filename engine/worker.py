@@ -114,6 +114,8 @@ def make_worker(app: Flask, *, forking: bool = True, **kwargs: object) -> Worker
     from engine.runtime import EXTENSION_KEY
 
     runtime = app.extensions[EXTENSION_KEY]
+    if forking:
+        _warm_up()
     worker_class = RevisitWorker if forking else RevisitSimpleWorker
     kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
     worker = worker_class(runtime.queues, connection=runtime.redis, **kwargs)
@@ -121,6 +123,37 @@ def make_worker(app: Flask, *, forking: bool = True, **kwargs: object) -> Worker
     with app.app_context():
         ensure_scheduled()
     return worker
+
+
+def _warm_up() -> None:
+    """Do in the parent what every forked work-horse would otherwise do again.
+
+    A work-horse is a fresh fork of this process for each job: whatever the
+    parent has not set up, each job pays for anew (measured by bench/soak.py
+    at most of a webhook job's 200-900 ms of CPU: SQLAlchemy configuring its
+    mappers and the job modules' imports).
+    """
+    import importlib
+
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    for module in _JOB_MODULES:
+        importlib.import_module(module)
+
+
+# The modules RQ imports in a work-horse to find the job functions it runs.
+_JOB_MODULES = (
+    "engine.binding.inbound",
+    "engine.chat.delivery",
+    "engine.game.redeeming",
+    "engine.periodic",
+    "engine.reminders.dispatch",
+    "engine.reminders.rechecks",
+    "engine.shops.jobs",
+    "engine.tracking.drain",
+    "engine.webhooks.jobs",
+)
 
 
 def start_dispatcher(app: Flask) -> Dispatcher | None:
