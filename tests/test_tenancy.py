@@ -102,6 +102,8 @@ ROUTE_TENANCY = {
     "/admin/login": "tests/admin/test_access.py: signs in to the shop named in"
     " the form only, with that shop's member's password",
     "/admin/logout": "ends only the session of its own cookie",
+    "/admin/previews/<key>": "tests/admin/test_csp.py: a preview drawn for the"
+    " caller's own shop, found only by its unguessable key; reads no shop rows",
     "/admin/static/<path:filename>": "the panel's static files, the same for"
     " every shop",
     "/api/admin/v1/openapi.json": "the API's document, the same for every shop",

@@ -37,7 +37,9 @@ from engine.team.errors import InvalidMemberError, MemberNotFound
 from plugin.admin import schemas
 from plugin.admin.access import Viewer
 from plugin.admin.openapi import document, operation
+from plugin.admin.previews import keep_preview
 from plugin.admin.results import period_of, results_csv, results_of
+from plugin.admin.texts import t
 from plugin.errors import ApiError
 from plugin.sandbox.phone import PhoneItem, render_phone_page, threads_by_recipient
 
@@ -95,19 +97,23 @@ def post_preview(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     preview = preview_step(
         viewer.shop, step["message"], step["channel"], body["cart_id"]
     )
-    return {
-        "cart_id": preview.cart_id,
-        "cart_label": preview.cart_label,
-        "renderings": [
+    renderings = []
+    for rendering in preview.renderings:
+        html = _phone_html(viewer, rendering.channel, rendering.payload)
+        renderings.append(
             {
                 "channel": rendering.channel,
                 "payload": rendering.payload,
-                "html": _phone_html(viewer, rendering.channel, rendering.payload),
+                "html": html,
+                "url": keep_preview(viewer, html) if html is not None else None,
                 "field": rendering.field,
                 "error": rendering.error,
             }
-            for rendering in preview.renderings
-        ],
+        )
+    return {
+        "cart_id": preview.cart_id,
+        "cart_label": preview.cart_label,
+        "renderings": renderings,
     }
 
 
@@ -238,8 +244,8 @@ def _phone_html(
         note="preview",
     )
     return render_phone_page(
-        f"{'LINE' if channel == 'line' else 'Messenger'} preview",
-        "What the shopper's phone shows.",
+        t("flow.phone_title", channel="LINE" if channel == "line" else "Messenger"),
+        t("flow.phone_subtitle"),
         threads_by_recipient([item]),
     )
 

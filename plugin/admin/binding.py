@@ -39,7 +39,8 @@ from plugin.admin.openapi import operation
 from plugin.admin.pages import _period_query
 from plugin.admin.results import Period, period_of
 from plugin.admin.schemas import PeriodQuerySchema
-from plugin.admin.screens import CHANNEL_NAMES, screen
+from plugin.admin.screens import channel_name, screen
+from plugin.admin.texts import t
 from plugin.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ logger = logging.getLogger(__name__)
 LOCALES = {"en": "English", "zh-TW": "繁體中文"}
 
 
-@screen("/admin/binding", "Binding", order=35)
+@screen("/admin/binding", "nav.binding", order=35)
 def binding(viewer: Viewer) -> str:
     period = period_of(viewer.shop, _period_query())
     funnel = funnel_data(viewer.shop, period)
@@ -145,12 +146,17 @@ def _funnel_charts(funnel: dict[str, Any]) -> dict[str, Markup]:
     for channel in CHANNELS:
         days = [day for day in funnel["days"] if day["channel"] == channel]
         drawn[channel] = charts.column_chart(
-            f"{CHANNEL_NAMES[channel]}: the pop-up per day (UTC)",
+            t("binding.chart", channel=channel_name(channel)),
             [day["day"].strftime("%m-%d") for day in days],
             [
-                charts.Series("shown", [day["shown"] for day in days], "bar-a"),
-                charts.Series("clicked", [day["clicked"] for day in days], "bar-b"),
-                charts.Series("bound", [day["bound"] for day in days], "bar-c"),
+                charts.Series(
+                    t(f"binding.series.{name}"), [day[name] for day in days], css
+                )
+                for name, css in (
+                    ("shown", "bar-a"),
+                    ("clicked", "bar-b"),
+                    ("bound", "bar-c"),
+                )
             ],
         )
     return drawn

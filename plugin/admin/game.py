@@ -48,6 +48,7 @@ from plugin.admin.game_schemas import (
 )
 from plugin.admin.openapi import operation
 from plugin.admin.screens import screen
+from plugin.admin.texts import t
 from plugin.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ LOCALES = {"en": "English", "zh-TW": "繁體中文"}
 ZERO = Decimal("0.00")
 
 
-@screen("/admin/game", "Bonus game", order=37)
+@screen("/admin/game", "nav.game", order=37)
 def game(viewer: Viewer) -> str:
     campaigns = campaigns_data(viewer.shop)
     selected = _selected(campaigns)
@@ -291,25 +292,29 @@ def _results_charts(results: dict[str, Any]) -> dict[str, Markup]:
     used = results["codes_used"] + results["credits_used"]
     return {
         "funnel": charts.bar_chart(
-            "From a collectible seen to an order",
+            t("game.chart.funnel"),
             [
-                ("Saw a collectible", results["shown_to"], str(results["shown_to"])),
-                ("Collected", results["collectors"], str(results["collectors"])),
-                ("Redeemed", redeemed, str(redeemed)),
-                ("Used", used, str(used)),
-                ("Orders", results["orders"], str(results["orders"])),
+                (t("game.chart.saw"), results["shown_to"], str(results["shown_to"])),
+                (
+                    t("game.chart.collected"),
+                    results["collectors"],
+                    str(results["collectors"]),
+                ),
+                (t("game.chart.redeemed"), redeemed, str(redeemed)),
+                (t("game.chart.used"), used, str(used)),
+                (t("game.chart.orders"), results["orders"], str(results["orders"])),
             ],
         ),
         "money": charts.bar_chart(
-            f"Money ({currency})",
+            t("game.chart.money", currency=currency),
             [
-                (label, Decimal(results[name]), f"{results[name]} {currency}")
-                for name, label in (
-                    ("collected", "Collected"),
-                    ("issued_amount", "Redeemed"),
-                    ("used_amount", "Used"),
-                    ("cost", "Cost"),
-                    ("revenue", "Revenue"),
+                (t(key), Decimal(results[name]), f"{results[name]} {currency}")
+                for name, key in (
+                    ("collected", "game.chart.collected"),
+                    ("issued_amount", "game.chart.redeemed"),
+                    ("used_amount", "game.chart.used"),
+                    ("cost", "game.chart.cost"),
+                    ("revenue", "game.chart.revenue"),
                 )
             ],
             css="bar-c",

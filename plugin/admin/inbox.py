@@ -91,7 +91,7 @@ from plugin.admin import bp
 from plugin.admin import inbox_schemas as schemas
 from plugin.admin.access import Viewer
 from plugin.admin.openapi import operation
-from plugin.admin.screens import screen
+from plugin.admin.screens import channel_name, screen
 from plugin.chat_stream import notice_stream
 from plugin.errors import ApiError, error_response
 
@@ -107,7 +107,7 @@ IMAGE_PATH = "/chat/images/{public_id}"
 _NO_STAFF_ID = (None, "", "None")
 
 
-@screen("/admin/inbox", "Inbox", order=5)
+@screen("/admin/inbox", "nav.inbox", order=5)
 def inbox(viewer: Viewer) -> str:
     member = agent_of(viewer)
     rows = list_conversations(
@@ -124,7 +124,7 @@ def inbox(viewer: Viewer) -> str:
         "members": team_data(viewer.shop),
         "tags": tags,
         "saved_replies": saved_replies,
-        "channels": CHANNEL_NAMES,
+        "channels": {name: channel_name(name) for name in CHANNEL_NAMES},
         "list": {
             "conversations": [row_data(row) for row in rows],
             "unread": unread_summary(viewer.shop, member),
@@ -732,6 +732,7 @@ def reminder_item(reminder: SentReminder) -> dict[str, Any]:
         "delivery": None,
         "delivery_error": None,
         "reminder_id": reminder.send_id,
+        "reminder_text": first,
         "clicked": reminder.clicked,
     }
 

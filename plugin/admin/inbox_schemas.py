@@ -155,8 +155,10 @@ class TimelineItemSchema(Strict):
     # queued, delivered or failed, for the team's messages to LINE or Messenger.
     delivery = fields.String(allow_none=True, required=True)
     delivery_error = fields.String(allow_none=True, required=True)
-    # Reminders only: which send, and whether the shopper clicked it.
+    # Reminders only: which send, its first words (``text`` says it in English
+    # around them), and whether the shopper clicked it.
     reminder_id = fields.Integer()
+    reminder_text = fields.String(allow_none=True)
     clicked = fields.Boolean()
 
 

@@ -23,11 +23,12 @@ from plugin.admin.api import (
     vars_of_member,
 )
 from plugin.admin.results import period_of, results_of
-from plugin.admin.screens import CHANNEL_NAMES, screen
+from plugin.admin.screens import channel_name, screen
+from plugin.admin.texts import t
 from plugin.errors import ApiError
 
 
-@screen("/admin", "Home", order=0)
+@screen("/admin", "nav.home", order=0)
 def home(viewer: Viewer) -> str:
     return render_home(viewer)
 
@@ -43,7 +44,7 @@ def render_home(viewer: Viewer) -> str:
     )
 
 
-@screen("/admin/flow", "Reminders", order=10)
+@screen("/admin/flow", "nav.flow", order=10)
 def flow(viewer: Viewer) -> str:
     return render_template(
         "admin/flow.html",
@@ -55,7 +56,7 @@ def flow(viewer: Viewer) -> str:
     )
 
 
-@screen("/admin/messages", "On-site messages", order=20)
+@screen("/admin/messages", "nav.messages", order=20)
 def messages(viewer: Viewer) -> str:
     return render_template(
         "admin/messages.html",
@@ -67,7 +68,7 @@ def messages(viewer: Viewer) -> str:
     )
 
 
-@screen("/admin/channels", "Channels", order=30)
+@screen("/admin/channels", "nav.channels", order=30)
 def channels(viewer: Viewer) -> str:
     return render_template(
         "admin/channels.html",
@@ -76,7 +77,7 @@ def channels(viewer: Viewer) -> str:
     )
 
 
-@screen("/admin/results", "Results", order=40)
+@screen("/admin/results", "nav.results", order=40)
 def results(viewer: Viewer) -> str:
     query = _period_query()
     period = period_of(viewer.shop, query)
@@ -90,7 +91,7 @@ def results(viewer: Viewer) -> str:
     )
 
 
-@screen("/admin/team", "Team", order=90)
+@screen("/admin/team", "nav.team", order=90)
 def team(viewer: Viewer) -> str:
     return render_template(
         "admin/team.html",
@@ -119,28 +120,36 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
     currency = results["currency"]
     return {
         "activity": charts.column_chart(
-            "Reminders sent and clicked per day",
-            labels,
-            [
-                charts.Series("sent", [day["sent"] for day in days], "bar-a"),
-                charts.Series("clicked", [day["clicked"] for day in days], "bar-b"),
-            ],
-        ),
-        "revenue": charts.column_chart(
-            f"Recovered revenue per day ({currency})",
+            t("results.chart.activity"),
             labels,
             [
                 charts.Series(
-                    "revenue", [float(day["revenue"]) for day in days], "bar-c"
+                    t("results.series.sent"), [day["sent"] for day in days], "bar-a"
+                ),
+                charts.Series(
+                    t("results.series.clicked"),
+                    [day["clicked"] for day in days],
+                    "bar-b",
+                ),
+            ],
+        ),
+        "revenue": charts.column_chart(
+            t("results.chart.revenue", currency=currency),
+            labels,
+            [
+                charts.Series(
+                    t("results.series.revenue"),
+                    [float(day["revenue"]) for day in days],
+                    "bar-c",
                 )
             ],
             formatter=lambda value: f"{value:,.0f}",
         ),
         "conversion": charts.bar_chart(
-            "Conversion per channel (orders per reminder sent)",
+            t("results.chart.conversion"),
             [
                 (
-                    _channel(row["channel"]),
+                    channel_name(row["channel"]),
                     row["conversion_rate"] or 0,
                     _percent(row["conversion_rate"]),
                 )
@@ -148,30 +157,32 @@ def _charts(results: dict[str, Any]) -> dict[str, Any]:
             ],
         ),
         "roas": charts.bar_chart(
-            "Return on ad spend per step",
+            t("results.chart.roas"),
             [
                 (
-                    f"Step {row['position']} · {_channel(row['channel'])}",
+                    t(
+                        "results.chart.step",
+                        n=row["position"],
+                        channel=channel_name(row["channel"]),
+                    ),
                     row["roas"] or 0,
-                    f"{row['roas']:.1f}×" if row["roas"] is not None else "no cost set",
+                    f"{row['roas']:.1f}×"
+                    if row["roas"] is not None
+                    else t("results.chart.no_cost"),
                 )
                 for row in results["steps"]
             ],
             css="bar-c",
         ),
         "onsite": charts.bar_chart(
-            "On-site message views",
+            t("results.chart.onsite"),
             [
-                (row["name"], row["views"], f"{row['views']} views")
+                (row["name"], row["views"], t("results.chart.views", n=row["views"]))
                 for row in results["onsite"]
             ],
             css="bar-b",
         ),
     }
-
-
-def _channel(name: str) -> str:
-    return CHANNEL_NAMES.get(name, name)
 
 
 def _percent(value: float | None) -> str:

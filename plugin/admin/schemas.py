@@ -116,6 +116,9 @@ class RenderingSchema(Strict):
     channel = fields.String(required=True)
     payload = fields.List(fields.Dict(), allow_none=True, required=True)
     html = fields.String(allow_none=True, required=True)
+    # The same page to frame for a few minutes (``srcdoc`` would inherit the
+    # panel's policy, which refuses the page's inline styles).
+    url = fields.String(allow_none=True, required=True)
     field = fields.String(allow_none=True, required=True)
     error = fields.String(allow_none=True, required=True)
 

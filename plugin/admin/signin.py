@@ -29,6 +29,8 @@ from engine.team.sessions import (
 )
 from plugin.admin import bp
 from plugin.admin.access import session_cookie_name
+from plugin.admin.screens import with_panel_headers
+from plugin.admin.texts import t
 from plugin.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def sign_in_submit() -> Response:
     presented = request.form.get("csrf_token", "")
     expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(presented, expected):
-        return _form(403, "The form had expired; please sign in again.")
+        return _form(403, t("login.form_expired"))
 
     shop_domain = request.form.get("shop", "")
     try:
@@ -59,10 +61,13 @@ def sign_in_submit() -> Response:
         member = sign_in_member(
             shop, request.form.get("email", ""), request.form.get("password", "")
         )
-    except (SignInRefused, TooManyAttempts) as refusal:
+    except TooManyAttempts as refusal:
         db.session.commit()
-        status = 429 if isinstance(refusal, TooManyAttempts) else 401
-        return _form(status, str(refusal))
+        minutes = max(1, refusal.retry_after // 60)
+        return _form(429, t("login.too_many", minutes=minutes))
+    except SignInRefused:
+        db.session.commit()
+        return _form(401, t("login.refused"))
 
     opened = open_session(member)
     db.session.commit()
@@ -107,9 +112,8 @@ def _form(status: int, error: str | None = None) -> Response:
         next=_next_page(),
         idle_hours=int(IDLE_TIMEOUT.total_seconds() // 3600),
     )
-    response = make_response(page, status)
+    response = with_panel_headers(make_response(page, status), "'none'")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none';"
     response.set_cookie(
         SIGN_IN_CSRF_COOKIE,
         token,

@@ -2,7 +2,9 @@
 
 Every test saves screenshots of the screens it visits to
 ``tests/browser/screenshots/`` (git-ignored, rewritten on every run), so a
-reviewer can look at the panel without running it.
+reviewer can look at the panel without running it. Chromium reports each
+Content-Security-Policy violation as a console error, so a test that finds
+no console errors also found no violation.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from tests.admin import OWNER_EMAIL, PASSWORD, member
 from tests.conftest import API_KEY, APP_URL
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
+
+    from tests.browser.conftest import Console
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 SCREENS = ("", "/flow", "/messages", "/channels", "/results", "/team", "/binding")
@@ -49,13 +53,34 @@ def signed_in(page: Page, live_app: str, shop: Shop) -> Iterator[Page]:
     shop.currency, shop.timezone = "TWD", "Asia/Taipei"
     db.session.commit()
     member(shop)
+    sign_in_as_owner(page, live_app, shop)
+    yield page
+
+
+@pytest.fixture
+def signed_in_zh_tw(
+    browser: Browser, live_app: str, shop: Shop, console: Console
+) -> Iterator[Page]:
+    """The owner signed in from a browser set to Traditional Chinese (Taiwan)."""
+    shop.currency, shop.timezone = "TWD", "Asia/Taipei"
+    db.session.commit()
+    member(shop)
+    context = browser.new_context(locale="zh-TW", viewport=PHONE)
+    page = context.new_page()
+    page.on("console", console.on_console)
+    page.on("pageerror", console.on_page_error)
+    sign_in_as_owner(page, live_app, shop)
+    yield page
+    context.close()
+
+
+def sign_in_as_owner(page: Page, live_app: str, shop: Shop) -> None:
     page.goto(f"{live_app}/admin/login")
     page.fill("#shop", shop.shop_domain)
     page.fill("#email", OWNER_EMAIL)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_app}/admin")
-    yield page
 
 
 def _save(page: Page) -> None:
@@ -228,7 +253,7 @@ def test_results_dashboard_draws_charts_with_data(
 
 
 def test_every_screen_fits_a_phone_without_sideways_scroll(
-    signed_in: Page, live_app: str, shop: Shop
+    signed_in: Page, live_app: str, shop: Shop, console: Console
 ) -> None:
     # given
     seed_reminder_history(shop, datetime.now(UTC), days=7)
@@ -244,10 +269,11 @@ def test_every_screen_fits_a_phone_without_sideways_scroll(
         # then
         assert page.evaluate(HORIZONTAL_OVERFLOW) <= 0, path
         shoot(page, f"phone-{path.strip('/') or 'home'}")
+    assert console.errors == []
 
 
 def test_every_screen_at_desktop_width(
-    signed_in: Page, live_app: str, shop: Shop
+    signed_in: Page, live_app: str, shop: Shop, console: Console
 ) -> None:
     seed_reminder_history(shop, datetime.now(UTC), days=7)
     db.session.commit()
@@ -257,6 +283,68 @@ def test_every_screen_at_desktop_width(
         page.wait_for_load_state("networkidle")
         assert page.evaluate(HORIZONTAL_OVERFLOW) <= 0, path
         shoot(page, f"desktop-{path.strip('/') or 'home'}")
+    assert console.errors == []
+
+
+def test_a_content_security_policy_violation_is_a_console_error(
+    signed_in: Page, live_app: str, console: Console
+) -> None:
+    # given a panel page
+    page = signed_in
+    page.goto(f"{live_app}/admin/team")
+    assert console.errors == []
+
+    # when something puts inline code and style into it
+    page.evaluate(
+        """() => {
+          const script = document.createElement("script");
+          script.textContent = "window.injected = true;";
+          document.body.append(script);
+          document.body.insertAdjacentHTML("beforeend", '<p style="color:red">x</p>');
+        }"""
+    )
+
+    # then neither runs, and both are reported where the tests look
+    page.wait_for_function("() => document.querySelector('p[style]') !== null")
+    assert page.evaluate("() => window.injected === undefined")
+    assert (
+        page.evaluate(
+            "() => getComputedStyle(document.querySelector('p[style]')).color"
+        )
+        != "rgb(255, 0, 0)"
+    )
+    violations = [error for error in console.errors if "Content Security" in error]
+    assert len(violations) == 2, console.errors
+
+
+def test_flow_editor_in_traditional_chinese_at_phone_width(
+    signed_in_zh_tw: Page, live_app: str, console: Console
+) -> None:
+    page = signed_in_zh_tw
+
+    # when
+    page.goto(f"{live_app}/admin/flow")
+
+    # then the editor, its steps and its preview speak Chinese
+    assert page.inner_text("h1") == "購物車提醒"
+    assert page.inner_text("nav.tabs a[aria-current=page]") == "購物車提醒"
+    assert page.inner_text('#steps [data-index="0"] h3') == "步驟 1"
+    assert page.input_value("#unit-0") == "hours"
+    assert page.locator("#unit-0 option:checked").inner_text() == "小時"
+    for channel in ("line", "messenger"):
+        preview = page.frame_locator(f'[data-rendering="{channel}"] iframe')
+        preview.get_by_text("Sample product").first.wait_for()
+    page.locator("#preview-note", has_text="預覽使用").wait_for()
+    assert page.evaluate(HORIZONTAL_OVERFLOW) <= 0
+
+    # when the merchant saves
+    page.click("#save-flow")
+
+    # then the status line says so in Chinese
+    page.locator("#status", has_text="已儲存。").wait_for()
+    page.locator('[data-rendering="messenger"]').scroll_into_view_if_needed()
+    shoot(page, "phone-flow-zh-TW")
+    assert console.errors == []
 
 
 def test_panel_inside_the_sandbox_store_admin(

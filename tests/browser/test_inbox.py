@@ -5,7 +5,8 @@ in to the panel sees it arrive live in the inbox and answers; the answer
 reaches the shopper live. The agent's internal note never reaches the
 shopper; resolving the case shows the shopper the rating buttons. Markup in a
 message stays text on both sides. Screenshots of the inbox at desktop and
-phone width go to ``tests/browser/screenshots/`` (inbox-desktop, inbox-phone).
+phone width go to ``tests/browser/screenshots/`` (inbox-desktop, inbox-phone,
+and inbox-phone-zh-TW for a browser set to Traditional Chinese).
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def agent(browser: Browser, live_app: str, shop: Shop) -> Iterator[Agent]:
     context.close()
 
 
-def sign_in_to_inbox(page: Page, live_app: str, shop: Shop, email: str) -> None:
+def sign_in_to_inbox(
+    page: Page, live_app: str, shop: Shop, email: str, link: str = "Inbox"
+) -> None:
     """Sign in, open the inbox, and wait for its live stream to be connected."""
     page.goto(f"{live_app}/admin/login")
     page.fill("#shop", shop.shop_domain)
@@ -85,7 +88,7 @@ def sign_in_to_inbox(page: Page, live_app: str, shop: Shop, email: str) -> None:
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_app}/admin")
     with page.expect_response(lambda response: STREAM in response.url) as stream:
-        page.get_by_role("link", name="Inbox").click()
+        page.get_by_role("link", name=link).click()
     assert stream.value.status == 200
 
 
@@ -233,3 +236,49 @@ def test_an_owner_sets_up_tags_and_saved_replies_and_works_a_case(
     )
     assert page.input_value("#reply-text") == "Hi Lin, Jun here."
     assert owner.console.errors == []
+
+
+def test_the_inbox_in_traditional_chinese_at_phone_width(
+    browser: Browser, live_app: str, shop: Shop
+) -> None:
+    # given Lin's question after a LINE reminder, and Jun, an owner whose
+    # browser reads Traditional Chinese, with the inbox open on a phone
+    lin = a_visitor(shop, "Lin")
+    a_sent_reminder(
+        shop,
+        lin,
+        utcnow() - timedelta(minutes=30),
+        [{"type": "text", "text": "Your cart misses you"}],
+    )
+    a_conversation(shop, lin, "請問折扣碼還能用嗎？")
+    a_member(shop, "Jun", OWNER)
+    context = browser.new_context(locale="zh-TW", viewport=PHONE)
+    jun = Agent(context.new_page())
+    page = jun.page
+    sign_in_to_inbox(page, live_app, shop, "jun@example.com", link="客服收件匣")
+
+    # when Jun opens the conversation
+    jun.row("請問折扣碼還能用嗎？").locator("button").click()
+    timeline = page.get_by_role("log", name="訊息")
+    timeline.get_by_text("已透過 LINE 發送提醒：Your cart misses you").wait_for()
+
+    # then the inbox, the case and the reply box speak Chinese
+    assert page.inner_text("h1") == "客服收件匣"
+    assert page.locator("#queues .pill").all_inner_texts()[:1] == ["我的"]
+    assert page.inner_text("#conversation-status") == "處理中"
+    assert page.inner_text("#conversation-assignee") == "未指派"
+    assert page.inner_text("#reply-state") == "在商店網站聊天中回覆"
+    assert page.inner_text("#send-reply") == "傳送"
+    page.locator("#sidebar-body h3", has_text="已發送的提醒").wait_for()
+
+    # when Jun switches to an internal note
+    page.locator("#note-toggle").click()
+
+    # then
+    assert page.inner_text("#send-reply") == "新增備註"
+    assert page.inner_text("#reply-state") == "內部備註：只有團隊看得到。"
+    assert page.evaluate(HORIZONTAL_OVERFLOW) == 0
+    page.locator("#conversation").scroll_into_view_if_needed()
+    shoot(page, "inbox-phone-zh-TW")
+    assert jun.console.errors == []
+    context.close()

@@ -4,8 +4,9 @@
 
 (function () {
   const R = window.Revisit;
-  const PART_LABELS = { text: "Text", carousel: "Cart carousel", image: "Image", buttons: "Buttons" };
-  const CHANNEL_LABELS = { any: "Whichever the shopper uses", line: "LINE", messenger: "Messenger" };
+  const t = R.t;
+  const PARTS = ["text", "carousel", "image", "buttons"];
+  const CHANNELS = ["any", "line", "messenger"];
   const UNITS = ["minutes", "hours", "days"];
   const NO_THANKS = "revisit.reminders.no_thanks";
   let saved = null;
@@ -82,7 +83,7 @@
     list.replaceChildren(...state.steps.map(stepNode));
     $("add-step").disabled = state.steps.length >= saved.max_steps;
     const picker = $("preview-step");
-    picker.replaceChildren(...state.steps.map((_, i) => el("option", { value: String(i), text: "Step " + (i + 1) })));
+    picker.replaceChildren(...state.steps.map((_, i) => el("option", { value: String(i), text: t("js.flow.step", { n: i + 1 }) })));
     picker.value = String(previewIndex);
     updateTimings();
     schedulePreview();
@@ -92,28 +93,28 @@
     const f = (name) => "steps[" + i + "]." + name;
     const node = el("li", { className: "step" + (step.enabled ? "" : " off"), "data-index": String(i), "data-field": "steps[" + i + "]" },
       el("header", {},
-        el("h3", { text: "Step " + (i + 1) }),
-        el("label", { className: "check" }, el("input", { type: "checkbox", checked: step.enabled, "data-bind": "enabled", "aria-label": "Step " + (i + 1) + " on" }), "On"),
-        el("button", { type: "button", className: "secondary", "data-act": "up", disabled: i === 0, "aria-label": "Move step " + (i + 1) + " up", text: "↑" }),
-        el("button", { type: "button", className: "secondary", "data-act": "down", disabled: i === state.steps.length - 1, "aria-label": "Move step " + (i + 1) + " down", text: "↓" }),
-        el("button", { type: "button", className: "secondary", "data-act": "remove", disabled: state.steps.length === 1, text: "Remove" })),
+        el("h3", { text: t("js.flow.step", { n: i + 1 }) }),
+        el("label", { className: "check" }, el("input", { type: "checkbox", checked: step.enabled, "data-bind": "enabled", "aria-label": t("js.flow.step_on", { n: i + 1 }) }), t("js.flow.on")),
+        el("button", { type: "button", className: "secondary", "data-act": "up", disabled: i === 0, "aria-label": t("js.flow.step_up", { n: i + 1 }), text: "↑" }),
+        el("button", { type: "button", className: "secondary", "data-act": "down", disabled: i === state.steps.length - 1, "aria-label": t("js.flow.step_down", { n: i + 1 }), text: "↓" }),
+        el("button", { type: "button", className: "secondary", "data-act": "remove", disabled: state.steps.length === 1, text: t("js.flow.remove") })),
       el("div", { className: "row" },
-        el("div", { className: "field" }, el("label", { for: "delay-" + i, text: i === 0 ? "Wait after the cart is left" : "Wait after step " + i }),
+        el("div", { className: "field" }, el("label", { for: "delay-" + i, text: i === 0 ? t("js.flow.wait_first") : t("js.flow.wait_after", { n: i }) }),
           el("input", { type: "number", id: "delay-" + i, value: String(step.delay), "data-bind": "delay", "data-field": f("delay") })),
-        el("div", { className: "field" }, el("label", { for: "unit-" + i, text: "Unit" }),
+        el("div", { className: "field" }, el("label", { for: "unit-" + i, text: t("js.flow.unit") }),
           el("select", { id: "unit-" + i, "data-bind": "unit", "data-field": f("unit") },
-            UNITS.map((unit) => el("option", { value: unit, text: unit, selected: unit === step.unit })))),
-        el("div", { className: "field" }, el("label", { for: "channel-" + i, text: "Channel" }),
+            UNITS.map((unit) => el("option", { value: unit, text: t("js.flow.unit." + unit), selected: unit === step.unit })))),
+        el("div", { className: "field" }, el("label", { for: "channel-" + i, text: t("js.flow.channel") }),
           el("select", { id: "channel-" + i, "data-bind": "channel", "data-field": f("channel") },
-            Object.entries(CHANNEL_LABELS).map(([value, label]) => el("option", { value, text: label, selected: value === step.channel }))))),
+            CHANNELS.map((value) => el("option", { value, text: t("js.flow.channel." + value), selected: value === step.channel }))))),
       el("p", { className: "hint", "data-timing": String(i) }),
       el("ol", { className: "parts", "data-field": f("message") }, step.message.map((part, j) => partNode(part, i, j, step.message.length))),
       el("div", { className: "row" },
-        el("div", { className: "field" }, el("label", { for: "add-part-" + i, text: "Add to the message" }),
+        el("div", { className: "field" }, el("label", { for: "add-part-" + i, text: t("js.flow.add_part") }),
           el("select", { id: "add-part-" + i, "data-act": "add-part", disabled: step.message.length >= 5 },
-            el("option", { value: "", text: "Choose…" }),
-            Object.entries(PART_LABELS).map(([value, label]) => el("option", { value, text: label })))),
-        el("div", {}, el("button", { type: "button", className: "secondary", "data-act": "preview", text: "Preview this step" }))));
+            el("option", { value: "", text: t("js.flow.choose") }),
+            PARTS.map((value) => el("option", { value, text: t("js.flow.part." + value) })))),
+        el("div", {}, el("button", { type: "button", className: "secondary", "data-act": "preview", text: t("js.flow.preview_step") }))));
     return node;
   }
 
@@ -129,23 +130,23 @@
     };
     const body = [];
     if (part.type === "text") {
-      body.push(input("text", "Text", { multiline: true }), variablesHint());
+      body.push(input("text", t("js.flow.part.text"), { multiline: true }), variablesHint());
     } else if (part.type === "carousel") {
-      body.push(el("p", { className: "hint", text: "A card for each item still in the cart and for sale, with a button to the checkout." }),
-        el("div", { className: "row" }, input("button_label", "Button label", { placeholder: "Complete my order" }), input("alt_text", "Notification text", { placeholder: "Your cart at {shop_name}: {item_count} item(s)" })));
+      body.push(el("p", { className: "hint", text: t("js.flow.carousel_hint") }),
+        el("div", { className: "row" }, input("button_label", t("js.flow.button_label"), { placeholder: t("js.flow.default_button") }), input("alt_text", t("js.flow.alt_text"), { placeholder: t("js.flow.alt_text_placeholder") })));
     } else if (part.type === "image") {
-      body.push(input("url", "Image address (https, .jpg or .png)", { type: "url", placeholder: "https://…/picture.jpg" }));
+      body.push(input("url", t("js.flow.image_url"), { type: "url", placeholder: "https://…/picture.jpg" }));
     } else if (part.type === "buttons") {
-      body.push(input("text", "Question", { multiline: true }), variablesHint(), el("div", { "data-field": f("options") },
+      body.push(input("text", t("js.flow.question"), { multiline: true }), variablesHint(), el("div", { "data-field": f("options") },
         (part.options || []).map((option, k) => optionNode(option, i, j, k)),
-        el("button", { type: "button", className: "secondary", "data-act": "add-option", text: "Add a button" })));
+        el("button", { type: "button", className: "secondary", "data-act": "add-option", text: t("js.flow.add_button") })));
     }
     return el("li", { className: "part", "data-part-index": String(j), "data-field": f("") },
       el("header", {},
-        el("strong", { text: PART_LABELS[part.type] || part.type }),
-        el("button", { type: "button", className: "secondary", "data-act": "part-up", disabled: j === 0, "aria-label": "Move up", text: "↑" }),
-        el("button", { type: "button", className: "secondary", "data-act": "part-down", disabled: j === count - 1, "aria-label": "Move down", text: "↓" }),
-        el("button", { type: "button", className: "secondary", "data-act": "part-remove", disabled: count === 1, text: "Remove" })),
+        el("strong", { text: PARTS.includes(part.type) ? t("js.flow.part." + part.type) : part.type }),
+        el("button", { type: "button", className: "secondary", "data-act": "part-up", disabled: j === 0, "aria-label": t("js.flow.part_up"), text: "↑" }),
+        el("button", { type: "button", className: "secondary", "data-act": "part-down", disabled: j === count - 1, "aria-label": t("js.flow.part_down"), text: "↓" }),
+        el("button", { type: "button", className: "secondary", "data-act": "part-remove", disabled: count === 1, text: t("js.flow.remove") })),
       body);
   }
 
@@ -153,22 +154,22 @@
     const f = "steps[" + i + "].message[" + j + "].options[" + k + "]";
     const kind = option.postback === NO_THANKS ? "no_thanks" : option.postback ? "reply" : "link";
     return el("div", { className: "option", "data-option": String(k), "data-field": f },
-      el("input", { type: "text", value: option.label || "", "data-option-part": "label", "aria-label": "Button label", placeholder: "Label", "data-field": f + ".label" }),
-      el("select", { "data-option-part": "kind", "aria-label": "What the button does" },
-        el("option", { value: "link", text: "Opens the checkout", selected: kind === "link" }),
-        el("option", { value: "no_thanks", text: "\"No thanks\" (pauses reminders)", selected: kind === "no_thanks" })),
-      el("button", { type: "button", className: "secondary", "data-act": "remove-option", text: "×", "aria-label": "Remove button" }));
+      el("input", { type: "text", value: option.label || "", "data-option-part": "label", "aria-label": t("js.flow.button_label"), placeholder: t("js.flow.label"), "data-field": f + ".label" }),
+      el("select", { "data-option-part": "kind", "aria-label": t("js.flow.button_kind") },
+        el("option", { value: "link", text: t("js.flow.opens_checkout"), selected: kind === "link" }),
+        el("option", { value: "no_thanks", text: t("js.flow.no_thanks"), selected: kind === "no_thanks" })),
+      el("button", { type: "button", className: "secondary", "data-act": "remove-option", text: "×", "aria-label": t("js.flow.remove_button") }));
   }
 
   function variablesHint() {
     const names = JSON.parse($("flow-variables").textContent);
-    return el("p", { className: "hint", text: "Variables: " + names.map((n) => "{" + n + "}").join(" ") + " — add a fallback like {first_name|there}." });
+    return el("p", { className: "hint", text: t("js.flow.variables", { names: names.map((n) => "{" + n + "}").join(" ") }) });
   }
 
   function newPart(type) {
     if (type === "text") return { type: "text", text: "" };
     if (type === "image") return { type: "image", url: "", preview_url: null };
-    if (type === "buttons") return { type: "buttons", text: "", options: [{ label: "Complete my order", url: "{checkout_url}", postback: null }] };
+    if (type === "buttons") return { type: "buttons", text: "", options: [{ label: t("js.flow.default_button"), url: "{checkout_url}", postback: null }] };
     return { type: "carousel" };
   }
 
@@ -181,10 +182,11 @@
     state.steps.forEach((step, i) => {
       const hint = document.querySelector('[data-timing="' + i + '"]');
       if (!hint) return;
-      if (!step.enabled) { hint.textContent = "Switched off: skipped."; return; }
+      if (!step.enabled) { hint.textContent = t("js.flow.skipped"); return; }
       elapsed += minutesOf(step) || 0;
       const hours = elapsed / 60;
-      hint.textContent = "Goes out about " + (hours >= 48 ? (hours / 24).toFixed(1) + " days" : hours.toFixed(1) + " hours") + " after the cart's last activity.";
+      const after = hours >= 48 ? t("js.flow.days", { n: (hours / 24).toFixed(1) }) : t("js.flow.hours", { n: hours.toFixed(1) });
+      hint.textContent = t("js.flow.goes_out", { after });
     });
   }
 
@@ -265,7 +267,7 @@
     const last = state.steps[state.steps.length - 1];
     state.steps.push({
       enabled: true, delay: 1, unit: "hours", channel: last ? last.channel : "any",
-      message: [{ type: "text", text: "Hi {first_name|there}, your cart at {shop_name} is still waiting." }, { type: "carousel" }],
+      message: [{ type: "text", text: t("js.flow.default_text") }, { type: "carousel" }],
       latest_minutes: null,
     });
     previewIndex = state.steps.length - 1;
@@ -304,7 +306,7 @@
     $("save-flow").disabled = false;
     if (!result.ok) return R.refused(editor, result);
     load(result.data);
-    R.say("Saved.");
+    R.say(t("js.flow.saved"));
   }
 
   // --- preview and test -------------------------------------------------------
@@ -328,11 +330,11 @@
     const editor = $("steps");
     editor.querySelectorAll('.field-error[data-error-for^="steps[' + previewIndex + ']"]').forEach((n) => n.remove());
     if (!result.ok) {
-      box.replaceChildren(el("p", { className: "refused", text: (result.data && result.data.detail) || "No preview." }));
+      box.replaceChildren(el("p", { className: "refused", text: (result.data && result.data.detail) || t("js.flow.no_preview") }));
       if (result.data && result.data.field) R.showError(editor, stepField(result.data.field), result.data.detail);
       return;
     }
-    $("preview-note").textContent = "Rendered with: " + result.data.cart_label + ".";
+    $("preview-note").textContent = t("js.flow.rendered_with", { cart: result.data.cart_label });
     box.replaceChildren(...result.data.renderings.map((rendering) => {
       const title = rendering.channel === "line" ? "LINE" : "Messenger";
       if (rendering.error) {
@@ -340,7 +342,7 @@
         return el("div", { "data-rendering": rendering.channel }, el("h3", { text: title }), el("p", { className: "refused", text: rendering.error }));
       }
       return el("div", { "data-rendering": rendering.channel }, el("h3", { text: title }),
-        el("iframe", { title: title + " preview", srcdoc: rendering.html, sandbox: "" }));
+        el("iframe", { title: t("js.flow.preview_of", { channel: title }), src: rendering.url, sandbox: "" }));
     }));
   }
 
@@ -354,13 +356,12 @@
     const result = await R.api("POST", "/api/admin/v1/flow/test", previewBody());
     button.disabled = false;
     if (!result.ok) {
-      R.say((result.data && result.data.detail) || "The test did not go out.", true);
+      R.say((result.data && result.data.detail) || t("js.flow.test_failed"), true);
       return;
     }
-    const where = result.data.delivered_to === "sandbox"
-      ? "recorded in the sandbox outbox (" + result.data.channel + ")"
-      : "sent to your " + (result.data.channel === "line" ? "LINE" : "Messenger") + " account";
-    R.say("Step " + (previewIndex + 1) + " " + where + ".");
+    const channel = result.data.channel === "line" ? "LINE" : "Messenger";
+    const key = result.data.delivered_to === "sandbox" ? "js.flow.test_sandbox" : "js.flow.test_sent";
+    R.say(t(key, { n: previewIndex + 1, channel }));
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -371,7 +372,7 @@
     $("steps").addEventListener("click", onClick);
     $("add-step").addEventListener("click", addStep);
     $("save-flow").addEventListener("click", save);
-    $("reset-flow").addEventListener("click", () => { load(saved); R.clearErrors(editor); R.say("Changes undone."); });
+    $("reset-flow").addEventListener("click", () => { load(saved); R.clearErrors(editor); R.say(t("js.flow.undone")); });
     $("preview-step").addEventListener("change", (e) => { previewIndex = Number(e.target.value); schedulePreview(); });
     $("preview-cart").addEventListener("change", schedulePreview);
     $("send-test").addEventListener("click", sendTest);

@@ -55,6 +55,14 @@
     }
   }
 
+  // Each campaign's colour: set through the CSSOM, which the page's
+  // Content-Security-Policy allows where a style attribute would be refused.
+  function paintSwatches() {
+    for (const swatch of document.querySelectorAll(".swatch[data-color]")) {
+      swatch.style.backgroundColor = swatch.dataset.color;
+    }
+  }
+
   async function save(event) {
     event.preventDefault();
     const form = event.target;
@@ -82,6 +90,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     localTimes();
+    paintSwatches();
     const form = document.getElementById("campaign-form");
     if (!form) return;
     const list = form.querySelector("#targets");

@@ -8,12 +8,8 @@
 
 (function () {
   const API = "/api/admin/v1/inbox";
-  const STATUS_NAMES = { open: "Open", pending: "Pending", resolved: "Resolved" };
-  const REASONS = {
-    assigned: "assigned it to",
-    handed_over: "handed it over to",
-    no_reply: "moved it (no reply in time) to",
-  };
+  const t = Revisit.t;
+  const REASONS = ["assigned", "handed_over", "no_reply"];
   const RECONNECT_MS = 2000;
   const LIST_DELAY_MS = 250;
 
@@ -95,6 +91,10 @@
     return el("span", { class: "badge " + channel }, channelName(channel));
   }
 
+  function statusName(status) {
+    return t("inbox.status." + status);
+  }
+
   function tagChip(tag) {
     const chip = el("span", { class: "tag" }, tag.name);
     chip.style.setProperty("--tag", tag.color);
@@ -113,7 +113,7 @@
   async function call(method, path, body) {
     const result = await Revisit.api(method, API + path, body);
     if (!result.ok && result.status !== 409 && result.status !== 422) {
-      Revisit.say((result.data && result.data.detail) || "That did not work (" + result.status + ").", true);
+      Revisit.say((result.data && result.data.detail) || t("js.inbox.failed", { status: result.status }), true);
     }
     return result;
   }
@@ -150,14 +150,14 @@
     for (const node of document.querySelectorAll("[data-count]")) {
       const count = unread[node.dataset.count] || 0;
       node.textContent = count ? String(count) : "";
-      node.setAttribute("aria-label", count + " unread");
+      node.setAttribute("aria-label", t("js.inbox.unread", { n: count }));
     }
   }
 
   function renderList() {
     const list = $("conversation-list");
     list.replaceChildren(...state.rows.map(rowItem));
-    if (!state.rows.length) list.append(el("li", { class: "muted empty" }, "No conversations here."));
+    if (!state.rows.length) list.append(el("li", { class: "muted empty" }, t("js.inbox.no_conversations")));
     $("more-conversations").hidden = !state.nextCursor;
     for (const button of document.querySelectorAll("[data-queue]")) {
       button.setAttribute("aria-pressed", String(button.dataset.queue === state.queue));
@@ -181,11 +181,11 @@
         el("span", { class: "row-top" },
           el("span", { class: "row-name" }, row.shopper_name),
           badge(row.channel),
-          row.unread ? el("span", { class: "unread-dot", title: row.unread + " unread" }, String(row.unread)) : null,
+          row.unread ? el("span", { class: "unread-dot", title: t("js.inbox.unread", { n: row.unread }) }, String(row.unread)) : null,
           el("span", { class: "row-time" }, time(row.last_message_at))),
         el("span", { class: "row-preview" }, row.preview || ""),
         el("span", { class: "row-meta" },
-          STATUS_NAMES[row.status] + " · " + (row.assignee ? row.assignee.name : "Unassigned")),
+          statusName(row.status) + " · " + (row.assignee ? row.assignee.name : t("js.inbox.unassigned"))),
         row.tags.length ? el("span", { class: "row-tags" }, row.tags.map(tagChip)) : null));
   }
 
@@ -256,22 +256,22 @@
     if (item.kind === "reminder") {
       return el("li", { class: "item reminder", dataset: { reminder: item.reminder_id } },
         el("span", { class: "reminder-card" },
-          el("span", { class: "reminder-text" }, item.text),
-          " · ", stamp, item.clicked ? el("span", { class: "muted" }, " · clicked") : null));
+          el("span", { class: "reminder-text" }, reminderText(item)),
+          " · ", stamp, item.clicked ? el("span", { class: "muted" }, " · " + t("js.inbox.clicked")) : null));
     }
     if (item.author === "system" || item.kind === "event") {
-      const text = item.kind === "rating_request" ? "Asked the shopper for a rating" : item.text;
+      const text = item.kind === "rating_request" ? t("js.inbox.rating_asked") : item.text;
       return el("li", { class: "item event", dataset: { seq: item.seq } }, el("span", {}, text, " · ", stamp));
     }
     if (item.kind === "note") {
       return el("li", { class: "item note", dataset: { seq: item.seq } },
         el("div", { class: "bubble" },
-          el("span", { class: "who" }, "Note · " + (item.name || "Team")),
+          el("span", { class: "who" }, t("js.inbox.note_by", { name: item.name || t("js.inbox.team") })),
           el("p", { class: "text" }, item.text || ""),
           el("span", { class: "stamp" }, stamp)));
     }
     const mine = item.author === "agent";
-    const who = mine ? item.name || "Team" : state.open.shopper_name;
+    const who = mine ? item.name || t("js.inbox.team") : state.open.shopper_name;
     return el("li", { class: "item " + (mine ? "agent" : "shopper"), dataset: { seq: item.seq } },
       el("div", { class: "bubble" },
         el("span", { class: "who" }, who),
@@ -280,16 +280,24 @@
           delivery(item))));
   }
 
+  // The reminder's line, in the panel's language: the API's sentence is English.
+  function reminderText(item) {
+    const channel = channelName(item.channel);
+    return item.reminder_text
+      ? t("js.inbox.reminder_sent_text", { channel, text: item.reminder_text })
+      : t("js.inbox.reminder_sent", { channel });
+  }
+
   function body(item, who) {
     if (item.kind === "image" && item.image_url && item.image_url.startsWith("/chat/images/")) {
-      return el("img", { src: item.image_url, alt: "An image from " + who, loading: "lazy" });
+      return el("img", { src: item.image_url, alt: t("js.inbox.image_from", { name: who }), loading: "lazy" });
     }
     return el("p", { class: "text" }, item.text || "");
   }
 
   function delivery(item) {
-    if (item.delivery === "queued") return " · sending";
-    if (item.delivery === "failed") return el("span", { class: "failed" }, " · not delivered: " + (item.delivery_error || ""));
+    if (item.delivery === "queued") return " · " + t("js.inbox.sending");
+    if (item.delivery === "failed") return el("span", { class: "failed" }, " · " + t("js.inbox.not_delivered", { error: item.delivery_error || "" }));
     return null;
   }
 
@@ -300,10 +308,10 @@
     $("conversation-heading").textContent = open.shopper_name;
     $("conversation-channel").replaceChildren(badge(open.channel));
     const status = $("conversation-status");
-    status.textContent = STATUS_NAMES[open.status];
+    status.textContent = statusName(open.status);
     status.className = "state " + open.status;
-    $("conversation-assignee").textContent = open.assignee ? "Assigned to " + open.assignee.name : "Unassigned";
-    $("conversation-follow-up").textContent = open.follow_up_at ? "Follow up " + when(open.follow_up_at) : "";
+    $("conversation-assignee").textContent = open.assignee ? t("js.inbox.assigned_to", { name: open.assignee.name }) : t("js.inbox.unassigned");
+    $("conversation-follow-up").textContent = open.follow_up_at ? t("js.inbox.follow_up", { when: when(open.follow_up_at) }) : "";
     $("conversation-tags").replaceChildren(...open.tags.map(tagChip));
     $("resolve").disabled = open.status === "resolved";
     $("reopen").disabled = open.status === "open";
@@ -317,25 +325,35 @@
     const select = $("assign-to");
     const current = state.open.assignee ? state.open.assignee.id : null;
     select.replaceChildren(
-      el("option", { value: "" }, "Nobody (back to the queue)"),
+      el("option", { value: "" }, t("js.inbox.nobody")),
       ...boot.members.map((member) => el("option", { value: member.id, selected: member.id === current },
-        member.name + (member.id === boot.me.id ? " (me)" : "") + (member.on_shift ? "" : " · off shift"))));
+        member.name + (member.id === boot.me.id ? " " + t("js.inbox.me") : "") + (member.on_shift ? "" : " · " + t("js.inbox.off_shift")))));
   }
 
   function renderTagChoices() {
     const box = $("tag-choices");
     const chosen = new Set(state.open.tags.map((tag) => tag.id));
-    box.replaceChildren(el("legend", {}, "Tags"), ...boot.tags.map((tag) =>
+    box.replaceChildren(el("legend", {}, t("js.inbox.tags")), ...boot.tags.map((tag) =>
       el("label", { class: "check" },
         el("input", { type: "checkbox", value: tag.id, checked: chosen.has(tag.id) }), tagChip(tag))));
   }
 
   function renderLog() {
     const entries = state.open.assignment_log.map((entry) => el("li", {},
-      time(entry.at), " ",
-      (entry.by || "The no-reply timer") + " " + (REASONS[entry.reason] || entry.reason) + " " +
-        (entry.to || "the queue") + (entry.from ? " (from " + entry.from + ")" : "")));
-    $("assignment-log").replaceChildren(...(entries.length ? entries : [el("li", { class: "muted" }, "Nobody has had it yet.")]));
+      time(entry.at), " ", logLine(entry)));
+    $("assignment-log").replaceChildren(...(entries.length ? entries : [el("li", { class: "muted" }, t("js.inbox.log_empty"))]));
+  }
+
+  function logLine(entry) {
+    const values = {
+      by: entry.by || t("js.inbox.log_timer"),
+      to: entry.to || t("js.inbox.log_queue"),
+      reason: entry.reason,
+    };
+    const line = REASONS.includes(entry.reason)
+      ? t("js.inbox.log." + entry.reason, values)
+      : t("js.inbox.log.other", values);
+    return entry.from ? line + " " + t("js.inbox.log_from", { name: entry.from }) : line;
   }
 
   // --- the reply box ------------------------------------------------------------
@@ -345,9 +363,9 @@
   }
 
   function duration(seconds) {
-    if (seconds < 120) return seconds + " s";
-    if (seconds < 7200) return Math.round(seconds / 60) + " min";
-    return Math.round(seconds / 3600) + " h";
+    if (seconds < 120) return t("js.inbox.seconds", { n: seconds });
+    if (seconds < 7200) return t("js.inbox.minutes", { n: Math.round(seconds / 60) });
+    return t("js.inbox.hours", { n: Math.round(seconds / 3600) });
   }
 
   function replyStateText(reply) {
@@ -355,15 +373,15 @@
     if (!reply.open) {
       // The engine's reason may start with the channel's name already.
       const reason = (reply.reason || "").replace(new RegExp("^" + name + " closed: "), "");
-      return name + ": closed — " + reason;
+      return t("js.inbox.reply_closed", { channel: name, reason });
     }
-    const left = reply.until ? " (" + duration(secondsLeft(reply.until)) + " left)" : "";
+    const left = reply.until ? t("js.inbox.time_left", { time: duration(secondsLeft(reply.until)) }) : "";
     switch (reply.how) {
-      case "reply_token": return "Replying on LINE with the free reply token" + left;
-      case "push": return "Replying on LINE by push message (counts toward the monthly quota)";
-      case "response": return "Replying on Messenger within its 24-hour window" + left;
-      case "human_agent": return "Replying on Messenger with the human-agent tag" + left;
-      default: return "Replying in the store's web chat";
+      case "reply_token": return t("js.inbox.reply_token") + left;
+      case "push": return t("js.inbox.reply_push");
+      case "response": return t("js.inbox.reply_window") + left;
+      case "human_agent": return t("js.inbox.reply_human_agent") + left;
+      default: return t("js.inbox.reply_web");
     }
   }
 
@@ -371,13 +389,13 @@
     const reply = state.open.reply_state;
     const asNote = $("note-toggle").checked;
     const closed = !reply.open && !asNote;
-    $("reply-state").textContent = asNote ? "Internal note: only the team sees it." : replyStateText(reply);
+    $("reply-state").textContent = asNote ? t("js.inbox.note_state") : replyStateText(reply);
     $("reply-state").classList.toggle("closed", !reply.open && !asNote);
     $("reply-text").disabled = closed;
     $("send-reply").disabled = closed;
-    $("send-reply").textContent = asNote ? "Add note" : "Send";
+    $("send-reply").textContent = asNote ? t("js.inbox.add_note") : t("js.inbox.send");
     $("reply-text").classList.toggle("as-note", asNote);
-    $("reply-text").placeholder = asNote ? "Write a note for the team" : "Write a reply";
+    $("reply-text").placeholder = asNote ? t("js.inbox.write_note") : t("js.inbox.write_reply");
     clearInterval(countdown);
     if (reply.open && reply.until && !asNote) {
       countdown = setInterval(() => {
@@ -467,7 +485,7 @@
     renderConversation();
     refreshOpen();
     refreshListSoon();
-    Revisit.say(STATUS_NAMES[status] + ".");
+    Revisit.say(t("js.inbox.status_done", { status: statusName(status) }));
   }
 
   async function pending(event) {
@@ -493,7 +511,7 @@
     renderConversation();
     refreshOpen();
     refreshListSoon();
-    Revisit.say(data.assignee ? "Now with " + data.assignee.name + "." : "Back in the queue.");
+    Revisit.say(data.assignee ? t("js.inbox.now_with", { name: data.assignee.name }) : t("js.inbox.back_in_queue"));
   }
 
   async function saveTags(event) {
@@ -505,14 +523,14 @@
     $("tags-menu").open = false;
     renderConversation();
     refreshListSoon();
-    Revisit.say("Tags saved.");
+    Revisit.say(t("js.inbox.tags_saved"));
   }
 
   // --- the sidebar ----------------------------------------------------------------
 
   async function loadSidebar(id) {
     const box = $("sidebar-body");
-    box.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+    box.replaceChildren(el("p", { class: "muted" }, t("js.inbox.loading")));
     const result = await call("GET", "/conversations/" + encodeURIComponent(id) + "/sidebar");
     if (!result.ok || !state.open || state.open.id !== id) return;
     box.replaceChildren(...sidebarParts(result.data));
@@ -530,56 +548,58 @@
   function sidebarParts(data) {
     const parts = [];
     const visitor = data.visitor;
-    parts.push(part("Who", facts([
-      ["Name", state.open.shopper_name],
-      ["E-mail", visitor && visitor.email],
-      ["Phone", visitor && visitor.phone],
-      ["Customer", visitor && visitor.customer_id],
+    parts.push(part(t("js.inbox.side.who"), facts([
+      [t("js.inbox.side.name"), state.open.shopper_name],
+      [t("js.inbox.side.email"), visitor && visitor.email],
+      [t("js.inbox.side.phone"), visitor && visitor.phone],
+      [t("js.inbox.side.customer"), visitor && visitor.customer_id],
     ])));
     const footprint = data.footprint;
     if (footprint) {
-      parts.push(part("Footprint",
+      parts.push(part(t("js.inbox.side.footprint"),
         facts([
-          ["Last page", footprint.last_page ? link(footprint.last_page.url, footprint.last_page.url) : null],
-          ["Visits", footprint.visit_count],
-          ["Page views", footprint.page_views],
-          ["First seen", when(footprint.first_seen_at)],
-          ["Last seen", when(footprint.last_seen_at)],
+          [t("js.inbox.side.last_page"), footprint.last_page ? link(footprint.last_page.url, footprint.last_page.url) : null],
+          [t("js.inbox.side.visits"), footprint.visit_count],
+          [t("js.inbox.side.page_views"), footprint.page_views],
+          [t("js.inbox.side.first_seen"), when(footprint.first_seen_at)],
+          [t("js.inbox.side.last_seen"), when(footprint.last_seen_at)],
         ]),
         footprint.recent_pages.length ? el("ul", { class: "side-list" },
           footprint.recent_pages.map((page) => el("li", {}, link(page.url, page.url), " ", time(page.at)))) : null,
-        footprint.products_viewed.length ? el("p", { class: "hint" }, "Products viewed: " +
-          footprint.products_viewed.map((item) => (item.handle || item.product_id) + " ×" + item.views).join(", ")) : null));
+        footprint.products_viewed.length ? el("p", { class: "hint" }, t("js.inbox.side.products_viewed", {
+          products: footprint.products_viewed.map((item) => (item.handle || item.product_id) + " ×" + item.views).join(", "),
+        })) : null));
     }
     const cart = data.cart;
     if (cart) {
-      parts.push(part(cart.source === "checkout" ? "Checkout" : "Cart",
+      parts.push(part(cart.source === "checkout" ? t("js.inbox.side.checkout") : t("js.inbox.side.cart"),
         el("ul", { class: "side-list" }, cart.items.map((item) => el("li", {},
           item.quantity + " × " + (item.title || "") + (item.variant_title ? " (" + item.variant_title + ")" : "") +
             (item.price ? " · " + item.price : "")))),
-        el("p", {}, "Total " + (cart.total || "–") + " " + (cart.currency || ""), " · ", time(cart.updated_at)),
-        cart.checkout_url && safeUrl(cart.checkout_url) ? el("p", {}, link(cart.checkout_url, "Open the checkout")) : null));
+        el("p", {}, t("js.inbox.side.total", { total: cart.total || "–", currency: cart.currency || "" }), " · ", time(cart.updated_at)),
+        cart.checkout_url && safeUrl(cart.checkout_url) ? el("p", {}, link(cart.checkout_url, t("js.inbox.side.open_checkout"))) : null));
     }
-    parts.push(part("Orders", data.orders.length
+    parts.push(part(t("js.inbox.side.orders"), data.orders.length
       ? el("ul", { class: "side-list" }, data.orders.map((order) => el("li", {},
-        (order.name || "Order") + " · " + (order.total || "") + " " + (order.currency || "") +
+        (order.name || t("js.inbox.side.order")) + " · " + (order.total || "") + " " + (order.currency || "") +
           (order.financial_status ? " · " + order.financial_status : ""), " ", time(order.created_at))))
-      : el("p", { class: "muted" }, "No orders yet.")));
+      : el("p", { class: "muted" }, t("js.inbox.side.no_orders"))));
     if (data.wallet) {
-      parts.push(part("Bonus wallet", el("p", {}, data.wallet.balance + " " + (data.wallet.currency || "")),
-        data.wallet.expiring.map((lot) => el("p", { class: "hint" }, lot.amount + " expires " + when(lot.expires_at)))));
+      parts.push(part(t("js.inbox.side.wallet"), el("p", {}, data.wallet.balance + " " + (data.wallet.currency || "")),
+        data.wallet.expiring.map((lot) => el("p", { class: "hint" }, t("js.inbox.side.expires", { amount: lot.amount, when: when(lot.expires_at) })))));
     }
-    parts.push(part("LINE and Messenger", data.bindings.length
+    parts.push(part(t("js.inbox.side.bindings"), data.bindings.length
       ? el("ul", { class: "side-list" }, data.bindings.map((binding) => el("li", {},
-        channelName(binding.channel) + ": " + (binding.bound ? "bound" : "writes from an account not bound") +
-          (binding.reachable === false ? ", unreachable" : "") +
-          (binding.marketing_consent === false ? ", no marketing" : ""))))
-      : el("p", { class: "muted" }, "Not bound.")));
-    parts.push(part("Reminders sent", data.reminders.length
+        channelName(binding.channel) + t("js.inbox.side.colon") +
+          (binding.bound ? t("js.inbox.side.bound") : t("js.inbox.side.not_bound_account")) +
+          (binding.reachable === false ? t("js.inbox.side.unreachable") : "") +
+          (binding.marketing_consent === false ? t("js.inbox.side.no_marketing") : ""))))
+      : el("p", { class: "muted" }, t("js.inbox.side.not_bound"))));
+    parts.push(part(t("js.inbox.side.reminders"), data.reminders.length
       ? el("ul", { class: "side-list" }, data.reminders.map((reminder) => el("li", {},
-        "Step " + reminder.step + " on " + channelName(reminder.channel) + " ", time(reminder.sent_at),
-        reminder.clicked ? " · clicked" : "")))
-      : el("p", { class: "muted" }, "None.")));
+        t("js.inbox.side.reminder_step", { n: reminder.step, channel: channelName(reminder.channel) }) + " ", time(reminder.sent_at),
+        reminder.clicked ? " · " + t("js.inbox.clicked") : "")))
+      : el("p", { class: "muted" }, t("js.inbox.side.none"))));
     return parts;
   }
 
@@ -593,7 +613,7 @@
       return;
     }
     boot.me = result.data;
-    Revisit.say(result.data.on_shift ? "You are on shift." : "You are off shift.");
+    Revisit.say(result.data.on_shift ? t("js.inbox.shift_on") : t("js.inbox.shift_off"));
   }
 
   async function handOverAll(event) {
@@ -608,7 +628,7 @@
     Revisit.clearErrors(form);
     $("hand-over-all-note").value = "";
     form.closest("details").open = false;
-    Revisit.say("Handed over " + result.data.handed_over + " conversation(s).");
+    Revisit.say(t("js.inbox.handed_over", { n: result.data.handed_over }));
     refreshListSoon();
     if (state.open) openConversation(state.open.id, false);
   }
@@ -672,9 +692,9 @@
     $("filter-assignee").append(...boot.members.map((member) => el("option", { value: member.id }, member.name)));
     $("saved-reply").append(...boot.saved_replies.map((reply) => el("option", { value: reply.id }, reply.title)));
     $("hand-over-all-to").replaceChildren(
-      el("option", { value: "" }, "The unassigned queue"),
+      el("option", { value: "" }, t("js.inbox.unassigned_queue")),
       ...boot.members.filter((member) => member.id !== boot.me.id)
-        .map((member) => el("option", { value: member.id }, member.name + (member.on_shift ? "" : " · off shift"))));
+        .map((member) => el("option", { value: member.id }, member.name + (member.on_shift ? "" : " · " + t("js.inbox.off_shift")))));
     $("on-shift").checked = boot.me.on_shift;
   }
 

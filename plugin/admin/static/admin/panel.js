@@ -1,9 +1,26 @@
 // The panel's shared script: API calls with the right credentials, errors
-// shown at their field, forms sent as JSON, and links inside the store admin.
+// shown at their field, forms sent as JSON, links inside the store admin, and
+// the page's texts in the viewer's language.
 "use strict";
 
 (function () {
   const embedded = document.body.dataset.embedded === "1";
+  let texts = null;
+
+  // The texts the page's scripts use, from its JSON blocks (<script
+  // type="application/json" data-texts>): a {name} is filled from values,
+  // any other brace ({first_name|there}) stays.
+  function t(key, values) {
+    if (texts === null) {
+      texts = {};
+      for (const block of document.querySelectorAll("script[data-texts]")) {
+        Object.assign(texts, JSON.parse(block.textContent));
+      }
+    }
+    const text = key in texts ? texts[key] : key;
+    return text.replace(/\{([a-z_]+)\}/g, (whole, name) =>
+      values && name in values ? String(values[name]) : whole);
+  }
 
   // Inside the store admin every call carries a fresh session token from
   // App Bridge; outside it the session cookie goes along, with the CSRF token.
@@ -16,8 +33,9 @@
   }
 
   async function api(method, path, body) {
+    // The page's language, so what the API writes for the panel matches it.
     const headers = Object.assign(
-      { Accept: "application/json" },
+      { Accept: "application/json", "Accept-Language": document.documentElement.lang || "en" },
       body === undefined ? {} : { "Content-Type": "application/json" },
       await credentials()
     );
@@ -30,7 +48,7 @@
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (failure) {
-      return { ok: false, status: 0, data: { detail: "The app could not be reached; check the connection.", code: "network" } };
+      return { ok: false, status: 0, data: { detail: t("js.panel.unreachable"), code: "network" } };
     }
     let data = null;
     if (response.status !== 204) {
@@ -96,8 +114,8 @@
   function refused(root, result) {
     clearErrors(root);
     const data = result.data || {};
-    showError(root, data.field, data.detail || "That was refused (" + result.status + ").");
-    say("Not saved: " + (data.detail || "refused"), true);
+    showError(root, data.field, data.detail || t("js.panel.refused_status", { status: result.status }));
+    say(t("js.panel.not_saved", { detail: data.detail || t("js.panel.refused") }), true);
   }
 
   // <form data-api="PUT /api/admin/v1/..."> sends its fields as JSON:
@@ -138,7 +156,7 @@
         if (button) button.disabled = false;
         if (!result.ok) return refused(form, result);
         clearErrors(form);
-        say(form.dataset.done || "Saved.");
+        say(form.dataset.done || t("js.panel.saved"));
         form.dispatchEvent(new CustomEvent("api:done", { detail: result.data }));
         if (form.dataset.reload !== undefined) setTimeout(() => navigate(window.location.href), 400);
       });
@@ -190,7 +208,7 @@
     }
   }
 
-  window.Revisit = { api, say, clearErrors, showError, refused, formBody, navigate, embedded };
+  window.Revisit = { api, say, clearErrors, showError, refused, formBody, navigate, embedded, t };
   document.addEventListener("DOMContentLoaded", () => {
     fillLocalTimes();
     bindApiForms();
