@@ -77,7 +77,10 @@ def read_collect_token(
     Raises:
         InvalidCollectToken: forged, altered, another shop's or visitor's.
     """
-    ticket = _decode(secret_key, token) if len(token) <= MAX_TOKEN_LENGTH else None
+    # Tokens we issue are URL-safe ASCII; itsdangerous raises on a lone
+    # surrogate (it cannot encode one) instead of refusing it.
+    readable = len(token) <= MAX_TOKEN_LENGTH and token.isascii()
+    ticket = _decode(secret_key, token) if readable else None
     if ticket is None or ticket.shop_id != shop_id or ticket.public_id != public_id:
         raise InvalidCollectToken(shop_id)
     return ticket

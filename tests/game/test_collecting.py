@@ -257,13 +257,14 @@ def test_collect_refused_with_a_forged_token(client: FlaskClient, shop: Shop) ->
             URLSafeSerializer(SECRET_KEY, salt=SALT).loads(genuine)
         ),
         "not-a-token",
+        payload + ".\udfff",
     ]
 
     # when each is sent
     responses = [collect(client, shop, answer, token=forged) for forged in forgeries]
 
     # then each is refused, and nothing is credited
-    assert [r.status_code for r in responses] == [403, 403, 403]
+    assert [r.status_code for r in responses] == [403, 403, 403, 403]
     assert {r.get_json()["code"] for r in responses} == {"invalid_collect_token"}
     nothing_collected()
 
