@@ -317,6 +317,26 @@ def test_a_content_security_policy_violation_is_a_console_error(
     assert len(violations) == 2, console.errors
 
 
+def test_every_screen_in_traditional_chinese_fits_a_phone(
+    signed_in_zh_tw: Page, live_app: str, shop: Shop, console: Console
+) -> None:
+    # given
+    seed_reminder_history(shop, datetime.now(UTC), days=7)
+    db.session.commit()
+    page = signed_in_zh_tw
+
+    for path in (*SCREENS, "/game"):
+        # when
+        page.goto(f"{live_app}/admin{path}")
+        page.wait_for_load_state("networkidle")
+
+        # then
+        assert page.get_attribute("html", "lang") == "zh-TW"
+        assert page.evaluate(HORIZONTAL_OVERFLOW) <= 0, path
+        shoot(page, f"phone-zh-TW-{path.strip('/') or 'home'}")
+    assert console.errors == []
+
+
 def test_flow_editor_in_traditional_chinese_at_phone_width(
     signed_in_zh_tw: Page, live_app: str, console: Console
 ) -> None:
