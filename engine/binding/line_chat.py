@@ -79,7 +79,13 @@ def begin_account_link(shop: Shop, user_id: str, event_key: str) -> None:
 
 def account_link_url(shop: Shop, intent: Intent, link_token: str) -> str:
     """LINE's account-link dialog for this visitor, with our nonce for it."""
-    if not link_token or len(link_token) > tokens.MAX_TOKEN_LENGTH:
+    # LINE's link tokens are short ASCII; a lone surrogate would break the
+    # query string below.
+    if (
+        not link_token
+        or len(link_token) > tokens.MAX_TOKEN_LENGTH
+        or not link_token.isascii()
+    ):
         raise InvalidBindingToken("LINE link token", "tampered")
     nonce = tokens.issue_link_nonce(intent)
     query = urlencode({"linkToken": link_token, "nonce": nonce})

@@ -258,6 +258,23 @@ def test_unknown_code_binds_nothing(
     assert bindings(binding_shop) == []
 
 
+def test_account_link_with_a_link_token_that_is_not_ascii_is_400(
+    client: FlaskClient, binding_shop: Shop
+) -> None:
+    # given a visitor
+    _, token = visitor_token(binding_shop)
+
+    # when the widget asks for LINE's dialog with a token LINE never issues
+    answer = widget_call(
+        client, binding_shop, "link", token, link_token="\ud800", marketing=True
+    )
+
+    # then it is refused and nothing is bound
+    assert answer.status_code == 400
+    assert answer.get_json()["code"] == "tampered_token"
+    assert bindings(binding_shop) == []
+
+
 def test_account_link_binds_a_shopper_who_starts_in_the_chat(
     app: Flask, client: FlaskClient, binding_shop: Shop, line_fake: FakeLinePlatform
 ) -> None:
