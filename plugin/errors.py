@@ -102,7 +102,8 @@ def init_app(app: Flask) -> None:
 
 
 def _wants_json() -> bool:
-    if request.path.startswith(("/webhooks/", "/api/")):
+    # The app proxy answers the widget's fetch in JSON, whatever it accepts.
+    if request.path.startswith(("/webhooks/", "/api/", "/proxy/")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json"

@@ -84,8 +84,12 @@ def test_app_proxy_refuses_a_bad_signature(
     # when it arrives
     response = client.get(f"/proxy/identify?{query}")
 
-    # then nobody is linked
+    # then nobody is linked, and the widget is told why in JSON
     assert response.status_code == 401
+    assert response.get_json() == {
+        "detail": "The app proxy request's signature is not valid.",
+        "code": "invalid_signature",
+    }
     assert db.session.scalars(select(Visitor.customer_id)).all() == []
 
 
