@@ -28,12 +28,13 @@ logger = logging.getLogger(__name__)
 @bp.get("/identify")
 def identify() -> Response:
     runtime = current()
+    # shopifyapp compares with hmac.compare_digest, which raises TypeError on
+    # non-ASCII text: such a signature is no signature at all.
+    if not request.args.get("signature", "").isascii():
+        return _refused("invalid_signature")
     verified = runtime.shopify.verify_app_proxy_req(as_shopify_request())
     if not verified.ok:
-        logger.warning("app_proxy.rejected", extra={"code": verified.log.code})
-        return error_response(
-            401, verified.log.code, "The app proxy request's signature is not valid."
-        )
+        return _refused(verified.log.code)
     shop = shop_by_domain(f"{verified.shop}.myshopify.com")
     if shop is None or not shop.is_installed:
         raise ApiError(404, "unknown_shop", "This shop has not installed Revisit.")
@@ -50,3 +51,8 @@ def identify() -> Response:
     link_customer(shop, visitor_for(shop, public_id), customer_id)
     db.session.commit()
     return jsonify(linked=True)
+
+
+def _refused(code: str) -> Response:
+    logger.warning("app_proxy.rejected", extra={"code": code})
+    return error_response(401, code, "The app proxy request's signature is not valid.")

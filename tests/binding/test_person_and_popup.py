@@ -93,6 +93,25 @@ def test_app_proxy_refuses_a_bad_signature(
     assert db.session.scalars(select(Visitor.customer_id)).all() == []
 
 
+def test_app_proxy_refuses_a_signature_that_is_not_ascii(
+    client: FlaskClient, binding_shop: Shop
+) -> None:
+    # given a proxied query whose signature is not even hex
+    _, token = visitor_token(binding_shop)
+    query = signed_proxy_query(
+        API_SECRET, binding_shop.shop_domain, CUSTOMER, {"visitor_token": token}
+    )
+    forged = query.rsplit("signature=", 1)[0] + "signature=sign%C3%A9"
+
+    # when it arrives
+    response = client.get(f"/proxy/identify?{forged}")
+
+    # then it is refused like any forged signature
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "invalid_signature"
+    assert db.session.scalars(select(Visitor.customer_id)).all() == []
+
+
 def test_pop_up_shows_at_most_its_daily_limit(
     client: FlaskClient, binding_shop: Shop
 ) -> None:
