@@ -18,11 +18,14 @@ from engine.runtime import current
 from engine.shops.install import shop_by_domain
 from engine.tracking.errors import InvalidVisitorToken
 from engine.tracking.tokens import read_token
+from engine.visitors.models import Visitor
 from plugin.app_proxy import bp
 from plugin.errors import ApiError, error_response
 from plugin.shopify_request import as_shopify_request
 
 logger = logging.getLogger(__name__)
+
+CUSTOMER_ID_LENGTH = Visitor.customer_id.type.length
 
 
 @bp.get("/identify")
@@ -41,6 +44,12 @@ def identify() -> Response:
     customer_id = verified.logged_in_customer_id
     if not customer_id:
         return jsonify(linked=False)
+    if not _is_customer_id(customer_id):
+        raise ApiError(
+            400,
+            "invalid_customer_id",
+            "logged_in_customer_id is not the platform's numeric customer id.",
+        )
 
     try:
         public_id = read_token(
@@ -56,3 +65,8 @@ def identify() -> Response:
 def _refused(code: str) -> Response:
     logger.warning("app_proxy.rejected", extra={"code": code})
     return error_response(401, code, "The app proxy request's signature is not valid.")
+
+
+def _is_customer_id(value: str) -> bool:
+    # The platform's customer ids are numbers; the column holds 64 characters.
+    return value.isascii() and value.isdigit() and len(value) <= CUSTOMER_ID_LENGTH

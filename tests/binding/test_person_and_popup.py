@@ -112,6 +112,22 @@ def test_app_proxy_refuses_a_signature_that_is_not_ascii(
     assert db.session.scalars(select(Visitor.customer_id)).all() == []
 
 
+@pytest.mark.parametrize("customer", ["\x00", "7001x", "7" * 65])
+def test_app_proxy_refuses_a_customer_id_that_is_not_the_platforms(
+    client: FlaskClient, binding_shop: Shop, customer: str
+) -> None:
+    # given a signed query naming no customer id the platform issues
+    _, token = visitor_token(binding_shop)
+
+    # when it arrives
+    response = identify(client, binding_shop, token, customer)
+
+    # then nobody is linked
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_customer_id"
+    assert db.session.scalars(select(Visitor.customer_id)).all() == []
+
+
 def test_pop_up_shows_at_most_its_daily_limit(
     client: FlaskClient, binding_shop: Shop
 ) -> None:
