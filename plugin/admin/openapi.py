@@ -218,7 +218,11 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _json_body() -> Any:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Nested past Python's stack: "silent" covers only ValueError.
+        data = None
     if data is None:
         raise ApiError(400, "invalid_json", "The request body must be JSON.")
     return data

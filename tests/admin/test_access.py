@@ -291,6 +291,30 @@ def test_member_change_without_csrf_header_is_refused(
     assert _abandonment_minutes(shop) == before == 30
 
 
+def test_member_change_with_a_body_nested_past_the_stack_is_400(
+    client: FlaskClient, shop: Shop
+) -> None:
+    # given a signed-in member
+    member(shop)
+    csrf = sign_in(client, shop)
+
+    # when the body nests arrays deeper than Python's recursion limit
+    response = client.put(
+        FLOW,
+        base_url=HTTPS,
+        headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+        data="[" * 50_000 + "]" * 50_000,
+    )
+
+    # then it is refused as a body that is not JSON, and nothing changes
+    assert response.status_code == 400
+    assert response.json == {
+        "detail": "The request body must be JSON.",
+        "code": "invalid_json",
+    }
+    assert _abandonment_minutes(shop) is None
+
+
 def test_member_change_with_wrong_csrf_header_is_refused(
     client: FlaskClient, shop: Shop
 ) -> None:
