@@ -1,17 +1,33 @@
-"""Fault tests: real processes signalled, killed or restarted on purpose.
+"""Fault tests: real processes signalled, killed or cut off on purpose.
 
-Each test starts the processes it hurts, through the same entry points as
-production (``revisit worker`` is ``python -m plugin.cli worker``), against
-the test database and Redis, and checks what survives:
+Each test starts the processes it hurts through the same entry points as
+production (``revisit worker`` is ``python -m plugin.cli worker``; the web is
+gunicorn with ``plugin.gunicorn_conf``), against the test database and Redis
+(``processes``), and then checks the books: what a merchant trusts Revisit
+with (``books``). Every wait is bounded, and a test's processes are killed in
+its teardown whatever happened.
 
-- ``test_worker_sigterm.py::test_sigterm_finishes_the_job_in_hand_and_exits_0``:
-  SIGTERM mid-job; the job finishes, nothing more is taken, exit status 0.
-- ``test_worker_sigterm.py::test_sigterm_while_idle_exits_0``: SIGTERM with no
-  job in hand; the worker leaves at once, exit status 0.
-- ``test_worker_sigterm.py::test_second_signal_stops_the_job_at_once``: a
-  second SIGTERM or SIGINT during the drain kills the job in hand (RQ's
-  cold shutdown); the exit status, 128 plus the signal, says so.
+- ``test_worker_sigterm.py``: SIGTERM mid-job finishes the job and exits 0;
+  SIGTERM while idle exits at once; a second signal kills the job in hand
+  and the exit status says so.
+- ``test_reminders_under_faults.py``: the worker SIGKILLed mid-batch (each
+  reminder still reaches its shopper once, LINE's retry key turning a repeat
+  into a 409); the test's Redis database flushed (the worker puts its
+  periodic jobs back and the sweep finds every due reminder in the
+  database); LINE and Messenger answering 429 with ``Retry-After``, 500 and
+  too late for a while (each reminder once, none before its ``Retry-After``).
+- ``test_redis_outage.py``: Redis unreachable for the web and the worker
+  (through a TCP link the test cuts, never a restart: other runs share the
+  server); webhooks, storefront events and reminders due meanwhile all land.
+- ``test_postgres_restart.py``: PostgreSQL restarted under a web process and
+  a worker while webhooks and events keep coming; only with
+  ``REVISIT_FAULTS_RESTART_POSTGRES=1`` (CI), since it breaks other runs.
+- ``test_store_webhooks.py``: webhooks twice, late and out of order, applied
+  by two workers; the newest state wins and no ordered cart is reminded.
+- ``test_chat_web_kill.py``: a web process SIGKILLed in a burst of chat
+  messages; every answered message is stored, seqs without gaps.
+- ``test_bonus_budget.py``: a web process SIGKILLed in a burst of bonus
+  collects; the budget holds and the ledger explains every balance.
 
-They take seconds each (a worker starts in a few); ``jobs`` holds the jobs
-they run.
+``jobs`` holds the jobs the SIGTERM tests run.
 """
