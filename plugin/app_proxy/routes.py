@@ -15,7 +15,10 @@ from flask import Response, jsonify, request
 from engine.binding.person import link_customer, visitor_for
 from engine.db import db
 from engine.runtime import current
+from engine.shopify.errors import InvalidShopDomainError
+from engine.shopify.oauth import clean_shop_domain
 from engine.shops.install import shop_by_domain
+from engine.shops.models import Shop
 from engine.tracking.errors import InvalidVisitorToken
 from engine.tracking.tokens import read_token
 from engine.visitors.models import Visitor
@@ -38,8 +41,8 @@ def identify() -> Response:
     verified = runtime.shopify.verify_app_proxy_req(as_shopify_request())
     if not verified.ok:
         return _refused(verified.log.code)
-    shop = shop_by_domain(f"{verified.shop}.myshopify.com")
-    if shop is None or not shop.is_installed:
+    shop = _installed_shop(f"{verified.shop}.myshopify.com")
+    if shop is None:
         raise ApiError(404, "unknown_shop", "This shop has not installed Revisit.")
     customer_id = verified.logged_in_customer_id
     if not customer_id:
@@ -60,6 +63,16 @@ def identify() -> Response:
     link_customer(shop, visitor_for(shop, public_id), customer_id)
     db.session.commit()
     return jsonify(linked=True)
+
+
+def _installed_shop(shop_domain: str) -> Shop | None:
+    # The signed "shop" is still checked: a value no shop domain has (a NUL
+    # among them, which the database cannot compare) names no shop.
+    try:
+        shop = shop_by_domain(clean_shop_domain(shop_domain))
+    except InvalidShopDomainError:
+        return None
+    return shop if shop is not None and shop.is_installed else None
 
 
 def _refused(code: str) -> Response:

@@ -112,6 +112,25 @@ def test_app_proxy_refuses_a_signature_that_is_not_ascii(
     assert db.session.scalars(select(Visitor.customer_id)).all() == []
 
 
+@pytest.mark.parametrize("shop_domain", ["\x00.myshopify.com", "evil.com"])
+def test_app_proxy_answers_404_for_a_signed_shop_no_domain_has(
+    client: FlaskClient, binding_shop: Shop, shop_domain: str
+) -> None:
+    # given a signed query whose "shop" is no shop's domain
+    _, token = visitor_token(binding_shop)
+    query = signed_proxy_query(
+        API_SECRET, shop_domain, CUSTOMER, {"visitor_token": token}
+    )
+
+    # when it arrives
+    response = client.get(f"/proxy/identify?{query}")
+
+    # then no shop is found, and nobody is linked
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "unknown_shop"
+    assert db.session.scalars(select(Visitor.customer_id)).all() == []
+
+
 @pytest.mark.parametrize("customer", ["\x00", "7001x", "7" * 65])
 def test_app_proxy_refuses_a_customer_id_that_is_not_the_platforms(
     client: FlaskClient, binding_shop: Shop, customer: str
