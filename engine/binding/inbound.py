@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy import select
@@ -32,11 +33,14 @@ APPLIED = "applied"
 FAILED = "failed"
 MAX_ATTEMPTS = 5
 SIGNATURE_PREFIX = "sha256="
+WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def line_account_for_key(webhook_key: str) -> ChannelAccount | None:
     """The LINE account whose webhook URL carries ``webhook_key``."""
-    if not webhook_key or len(webhook_key) > 32:
+    # Keys are token_urlsafe(18); anything else (a NUL from "%00", which the
+    # database cannot compare) names no account.
+    if not WEBHOOK_KEY.fullmatch(webhook_key):
         return None
     return db.session.scalar(
         select(ChannelAccount).where(

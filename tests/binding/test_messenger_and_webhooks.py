@@ -256,6 +256,19 @@ def test_line_webhook_refuses_a_bad_signature(
     assert deliveries() == []
 
 
+@pytest.mark.parametrize("path", ["/webhooks/line/%00", "/binding/line/%00/callback"])
+def test_line_address_with_a_key_no_account_could_have_is_404(
+    client: FlaskClient, binding_shop: Shop, path: str
+) -> None:
+    # when a key arrives that no webhook or login address carries (a NUL,
+    # which the database cannot even compare)
+    response = client.post(path) if path.startswith("/webhooks") else client.get(path)
+
+    # then
+    assert response.status_code == 404
+    assert deliveries() == []
+
+
 def test_line_webhook_verification_ping_records_nothing(
     client: FlaskClient, binding_shop: Shop, line_fake: FakeLinePlatform
 ) -> None:
