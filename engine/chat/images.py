@@ -9,6 +9,7 @@ the type we detected and ``nosniff``, so an upload can never run as a page.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ _SIGNATURES = (
     (b"GIF89a", "image/gif"),
 )
 CONTENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def detect_type(data: bytes) -> str | None:
@@ -87,6 +89,8 @@ def store_image(shop_id: int, data: bytes, declared_type: str | None) -> ChatIma
 
 
 def image_by_public_id(public_id: str) -> ChatImage | None:
-    if not public_id or len(public_id) > 32:
+    # Ids are token_urlsafe(18); anything else (a NUL from "%00", which the
+    # database cannot compare) names no image.
+    if not PUBLIC_ID.fullmatch(public_id):
         return None
     return db.session.scalar(select(ChatImage).where(ChatImage.public_id == public_id))

@@ -224,6 +224,17 @@ def test_an_image_is_stored_and_served_as_the_type_its_bytes_are(
     assert image.data == PNG
 
 
+@pytest.mark.parametrize("public_id", ["%00", "nope", "x" * 33])
+def test_an_image_address_naming_no_image_is_404(
+    client: FlaskClient, public_id: str
+) -> None:
+    # when an address names no image (a NUL cannot even be compared)
+    response = client.get(f"/chat/images/{public_id}")
+
+    # then
+    assert response.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("data", "content_type", "status", "code"),
     [
