@@ -45,8 +45,9 @@ def sign_in() -> Response:
 
 @bp.post("/admin/login")
 def sign_in_submit() -> Response:
-    presented = request.form.get("csrf_token", "")
-    expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
+    # As bytes: compare_digest raises TypeError on non-ASCII text.
+    presented = request.form.get("csrf_token", "").encode()
+    expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "").encode()
     if not expected or not secrets.compare_digest(presented, expected):
         return _form(403, t("login.form_expired"))
 

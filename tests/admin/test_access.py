@@ -247,6 +247,30 @@ def test_sign_in_without_form_csrf_token_is_refused(
     assert db.session.scalar(select(func.count()).select_from(TeamSession)) == 0
 
 
+def test_sign_in_with_a_non_ascii_form_token_is_refused(
+    client: FlaskClient, shop: Shop
+) -> None:
+    # given the form's cookie, and a token that is not even ASCII
+    member(shop)
+    client.get("/admin/login", base_url=HTTPS)
+
+    # when
+    response = client.post(
+        "/admin/login",
+        base_url=HTTPS,
+        data={
+            "csrf_token": "jeton-falsifié",
+            "shop": shop.shop_domain,
+            "email": "owner@example.com",
+            "password": PASSWORD,
+        },
+    )
+
+    # then
+    assert response.status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(TeamSession)) == 0
+
+
 def test_member_sees_only_their_shop(
     client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
 ) -> None:
