@@ -30,7 +30,8 @@ from engine.team.sessions import end_sessions_of
 
 logger = logging.getLogger(__name__)
 
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}")
+# No NUL either: PostgreSQL cannot store or even compare one.
+EMAIL = re.compile(r"[^@\s\x00]{1,64}@[^@\s\x00]{1,255}\.[^@\s\x00]{2,63}")
 # What a store-admin staff user is called in the team until renamed.
 STAFF_NAME = "Store staff"
 # Their member's e-mail: a reserved domain (RFC 2606), so no mail goes out.
@@ -185,6 +186,9 @@ def sign_in(shop: Shop, email: str, password: str) -> TeamMember:
 
 
 def member_by_email(shop: Shop, email: str) -> TeamMember | None:
+    if "\x00" in email:
+        # No member's e-mail holds one (EMAIL), and the query would fail.
+        return None
     return db.session.scalar(
         select(TeamMember).where(
             TeamMember.shop_id == shop.id,

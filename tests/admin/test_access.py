@@ -225,6 +225,51 @@ def test_sign_in_wrong_password_is_refused(client: FlaskClient, shop: Shop) -> N
     assert db.session.scalar(select(func.count()).select_from(TeamSession)) == 0
 
 
+def test_sign_in_with_a_nul_in_the_email_is_refused(
+    client: FlaskClient, shop: Shop
+) -> None:
+    # given
+    member(shop)
+    form = client.get("/admin/login", base_url=HTTPS).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+
+    # when the e-mail holds a NUL, which the database cannot compare
+    response = client.post(
+        "/admin/login",
+        base_url=HTTPS,
+        data={
+            "csrf_token": token,
+            "shop": shop.shop_domain,
+            "email": "owner\x00@example.com",
+            "password": PASSWORD,
+        },
+    )
+
+    # then it matches no account, like any wrong e-mail
+    assert response.status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(TeamSession)) == 0
+
+
+def test_new_member_with_a_nul_in_the_email_is_422_naming_it(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> None:
+    # when
+    response = client.post(
+        "/api/admin/v1/team",
+        headers=bearer(platform, shop),
+        json={
+            "email": "new\x00@example.com",
+            "display_name": "New",
+            "role": "agent",
+            "password": PASSWORD,
+        },
+    )
+
+    # then
+    assert response.status_code == 422
+    assert response.json["field"] == "email"
+
+
 def test_sign_in_without_form_csrf_token_is_refused(
     client: FlaskClient, shop: Shop
 ) -> None:
