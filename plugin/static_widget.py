@@ -23,6 +23,9 @@ from plugin.errors import ApiError
 WIDGET_DIR = Path(__file__).resolve().parent / "static" / "widget"
 # esbuild's "[name]-[hash]" file names: the hash is 8 upper-case base32 chars.
 _HASHED_NAME = re.compile(r"^[a-z]+-[A-Z0-9]{8}\.js$")
+# The shape of every name the build writes; any other (one too long for the
+# file system, which then raises) is no file of ours, unasked.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 bp = Blueprint("static_widget", __name__)
@@ -43,11 +46,11 @@ def entry_chunks() -> dict[str, str]:
 @bp.get("/static/widget/<name>")
 def widget_file(name: str) -> Response:
     """One built file; hashed chunks are cached for good, the rest revalidated."""
-    if not (WIDGET_DIR / name).is_file():
+    if not _FILE_NAME.fullmatch(name) or not (WIDGET_DIR / name).is_file():
         raise ApiError(
             404,
             "widget_file_not_found",
-            f"There is no widget file {name!r}; build the widget with"
+            f"There is no widget file {name[:128]!r}; build the widget with"
             " `node widget/build.mjs`.",
         )
 

@@ -74,6 +74,16 @@ def test_file_outside_the_build_is_not_served(client: FlaskClient, built: Path) 
     assert b"not for storefronts" not in response.get_data()
 
 
+def test_name_too_long_for_the_file_system_is_404(
+    client: FlaskClient, built: Path
+) -> None:
+    # when a name longer than any file system takes is asked for
+    response = client.get("/static/widget/" + "y" * 5000 + ".js")
+
+    # then it is simply not a file of the build
+    assert response.status_code == 404
+
+
 def test_entry_chunks_name_the_built_files_the_loader_imports(built: Path) -> None:
     # when / then
     assert static_widget.entry_chunks() == {"messages": "messages-AB12CD34"}
