@@ -51,6 +51,19 @@ def _wire(value: str) -> str:
     return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+def test_fuzzing_starts_from_a_query_the_proxy_takes(
+    client: FlaskClient, shop: Shop
+) -> None:
+    # when
+    query = signed_proxy_query(
+        API_SECRET, shop.shop_domain, "7012345678901", {"visitor_token": visitor(shop)}
+    )
+    response = identify(client, query)
+
+    # then
+    assert (response.status_code, response.get_json()) == (200, {"linked": True})
+
+
 @FUZZ
 @given(
     field=st.sampled_from(["visitor_token", "customer_id", "shop", "extra"]),

@@ -53,6 +53,7 @@ PAGE_ID = "100000000000001"
 PAGE_TOKEN = "page-access-token-fuzz-0123456789"
 USER = "U" + "0123456789abcdef" * 2
 PSID = "24000000000000001"
+MAX_BODY = 2 * 1024 * 1024
 HEADER_TEXT = st.text(
     st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=120
 )
@@ -359,4 +360,25 @@ def test_messenger_subscription_check_with_a_wrong_token_is_403(
     # then
     assert response.status_code == 403
     assert response.get_json()["code"] == "invalid_verify_token"
+    assert_refused_cleanly(response, before)
+
+
+@FUZZ
+@given(channel=st.sampled_from(["line", "messenger"]), extra=st.integers(1, 256 * 1024))
+def test_signed_channel_delivery_over_2_mb_is_413(
+    client: FlaskClient, shop: Shop, line_key: str, page: str, channel: str, extra: int
+) -> None:
+    # given a signed body past the app's documented 2 MB limit
+    body = json.dumps(messenger_body(messenger_event())).encode()
+    body += b" " * (MAX_BODY - len(body) + extra)
+    before = stored_state()
+
+    # when
+    if channel == "line":
+        response = post_line(client, line_key, body)
+    else:
+        response = post_messenger(client, body)
+
+    # then
+    assert response.status_code == 413, response.get_json()
     assert_refused_cleanly(response, before)

@@ -161,6 +161,20 @@ def _assert_everything_accepted_was_written(app: Flask, buffer: EventBuffer) -> 
     assert dead == [], [json.loads(chunk) for chunk in dead]
 
 
+def test_fuzzing_starts_from_bodies_the_calls_take(
+    client: FlaskClient, shop: Shop, token: str
+) -> None:
+    # when
+    page = send(client, PAGE_PATH, dumps(page_body(shop)), storefront(shop))
+    events = send(
+        client, EVENTS_PATH, dumps(events_body(shop, token)), storefront(shop)
+    )
+
+    # then each field is changed from a value that is taken
+    assert page.status_code == 200, page.get_json()
+    assert (events.status_code, events.get_json()) == (202, {"accepted": 1})
+
+
 @FUZZ
 @given(field=st.sampled_from(PAGE_FIELDS), value=hostile_values())
 def test_page_view_with_a_hostile_field_is_refused_or_stored(
