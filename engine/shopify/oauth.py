@@ -43,7 +43,11 @@ def clean_shop_domain(value: object) -> str:
     ``x.myshopify.com.evil.com`` are refused, so we never send a merchant,
     a code or our secret to a host the platform does not own.
     """
-    domain = sanitize_shop_domain(value) if isinstance(value, str) else None
+    try:
+        domain = sanitize_shop_domain(value) if isinstance(value, str) else None
+    except ValueError:
+        # It parses the value as a URL: "[" is an "Invalid IPv6 URL".
+        domain = None
     if not domain or domain != str(value).strip().lower():
         raise InvalidShopDomainError(
             f"Parameter 'shop' must be a *.myshopify.com domain, got {value!r}."

@@ -88,6 +88,7 @@ def test_code_grant_redirects_to_grant_screen_with_state(
         "revisit-test.myshopify.com/../evil.com",
         "https://revisit-test.myshopify.com",
         "",
+        "[",
     ],
 )
 def test_begin_refuses_foreign_shop(client: FlaskClient, shop: str) -> None:
@@ -197,7 +198,7 @@ def test_callback_refuses_state_issued_for_another_shop(
     assert response.json["code"] == "invalid_state"
 
 
-@pytest.mark.parametrize("shop", ["evil.com", "x.myshopify.com.evil.com"])
+@pytest.mark.parametrize("shop", ["evil.com", "x.myshopify.com.evil.com", "x]"])
 def test_callback_refuses_foreign_shop(
     client: FlaskClient, merchant: FakeShopifyPlatform, shop: str
 ) -> None:
