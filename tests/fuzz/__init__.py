@@ -129,6 +129,23 @@ def hostile_values() -> st.SearchStrategy[Any]:
     )
 
 
+# Header values as a server hands them over: latin-1 text, no line breaks.
+HEADER_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=200
+)
+
+
+def field_paths(value: Any, path: tuple = ()) -> list[tuple]:
+    """Every key path of a payload, through the first element of each list."""
+    paths = [path] if path else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            paths += field_paths(inner, (*path, key))
+    elif isinstance(value, list) and value:
+        paths += field_paths(value[0], (*path, 0))
+    return paths
+
+
 def nested(depth: int) -> str:
     """A JSON text nested ``depth`` deep, past any recursion limit."""
     return "[" * depth + "]" * depth

@@ -29,6 +29,7 @@ from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.admin import HTTPS, bearer, member, sign_in
 from tests.fuzz import (
     FUZZ,
+    HEADER_TEXT,
     assert_answer_shape,
     assert_refused_cleanly,
     assert_unchanged,
@@ -220,11 +221,6 @@ def test_body_that_is_not_declared_json_is_refused(
 
     # then
     assert_refused_cleanly(response, before)
-
-
-HEADER_TEXT = st.text(
-    st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=200
-)
 
 
 @FUZZ

@@ -37,8 +37,10 @@ from tests.conftest import run_jobs
 from tests.fuzz import (
     FUZZ,
     FUZZ_WITH_WORKER,
+    HEADER_TEXT,
     assert_answer_shape,
     assert_refused_cleanly,
+    field_paths,
     hostile_values,
     random_bodies,
     stored_state,
@@ -54,9 +56,6 @@ PAGE_TOKEN = "page-access-token-fuzz-0123456789"
 USER = "U" + "0123456789abcdef" * 2
 PSID = "24000000000000001"
 MAX_BODY = 2 * 1024 * 1024
-HEADER_TEXT = st.text(
-    st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=120
-)
 
 
 def line_event(kind: str) -> dict[str, Any]:
@@ -96,16 +95,6 @@ def messenger_body(event: dict[str, Any]) -> dict[str, Any]:
             {"id": PAGE_ID, "time": int(time.time() * 1000), "messaging": [event]}
         ],
     }
-
-
-def field_paths(value: Any, path: tuple = ()) -> list[tuple]:
-    paths = [path] if path else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            paths += field_paths(inner, (*path, key))
-    elif isinstance(value, list) and value:
-        paths += field_paths(value[0], (*path, 0))
-    return paths
 
 
 LINE_PATHS = field_paths({"destination": "U1", "events": [line_event("message")]})
@@ -173,7 +162,8 @@ def _assert_each_applied_or_failed_safely(known: set[int], honest_id: int) -> No
         for _ in range(MAX_ATTEMPTS):
             try:
                 apply_channel_delivery(delivery.id)
-            except Exception:  # noqa: BLE001 - the job raises so RQ marks it failed
+            except Exception:
+                # The job raises for RQ to see; the delivery keeps the error.
                 db.session.rollback()
         ended = db.session.get(ChannelDelivery, delivery.id)
         db.session.refresh(ended)
