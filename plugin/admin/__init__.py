@@ -20,4 +20,13 @@ bp = Blueprint(
     static_url_path="/admin/static",
 )
 
-from plugin.admin import api, binding, game, inbox, pages, signin, storefronts  # noqa: E402,F401  (registers routes)
+# Importing the views registers their routes on bp.
+from plugin.admin import (  # noqa: E402,F401
+    api,
+    binding,
+    game,
+    inbox,
+    pages,
+    signin,
+    storefronts,
+)
