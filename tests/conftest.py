@@ -21,6 +21,7 @@ from engine.webhooks.dispatcher import queue_waiting_deliveries
 from engine.worker import make_worker
 from plugin import create_app
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
+from plugin.widget_api.limits import LIMITER_KEY, limiter_for
 from tests import backends
 
 API_KEY = "test-api-key"
@@ -86,6 +87,8 @@ def app(session_app: Flask, platform: FakeShopifyPlatform) -> Iterator[Flask]:
     with session_app.app_context():
         _empty_tables()
         current().redis.flushdb()
+        # The limiter's copies of the budgets go with Redis's.
+        session_app.extensions[LIMITER_KEY] = limiter_for(current().settings)
         yield session_app
         db.session.remove()
 

@@ -2,17 +2,18 @@
 visitor's budgets before anything else runs.
 
 One ``before_request`` on the blueprint, so every widget endpoint, present
-or future, is limited the same way. The budgets (``engine.ratelimit``, in
-Redis, shared by all web processes) are kept apart: per client address (the
+or future, is limited the same way. The budgets (``engine.ratelimit``: decided
+in the process, shared by all web processes through Redis) are kept apart: per client address (the
 connection's, or ``X-Forwarded-For`` as far back as ``TRUSTED_PROXIES``),
 per shop (one shop's flood never spends another's) and per visitor. An
-exhausted budget answers 429 ``rate_limited`` with ``Retry-After``; Redis
-out of reach lets every call through (``engine.ratelimit`` logs it).
+exhausted budget answers 429 ``rate_limited`` with ``Retry-After``; with
+Redis out of reach each process keeps the budgets alone (``engine.ratelimit``
+logs it).
 
 The shop and visitor come from ``widget_key`` and ``visitor_token`` in the
 query string (calls whose body is not JSON, such as an uploaded image) or
 else in a JSON body that declares its length within the widget's 32 KB: it
-is read once and kept, and the view's own checks read the same bytes. A
+is read and parsed once, and the view's own checks read the same object. A
 body sent without a length (chunked) or too large is left for the view to
 refuse, and such a call spends its address's budget only. So does a call
 naming no installed shop; a visitor token that does not verify spends no
@@ -37,7 +38,7 @@ from engine.tracking.storefronts import WidgetShop, shop_for_widget_key
 from engine.tracking.tokens import MAX_TOKEN_LENGTH, read_token
 from plugin.errors import ApiError
 from plugin.widget_api import bp
-from plugin.widget_api.routes import BODY_TYPES, MAX_BODY
+from plugin.widget_api.routes import BODY_TYPES, MAX_BODY, PARSED_BODY
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,14 @@ SCOPE_SENTENCES = {
 @bp.record_once
 def _give_app_its_limiter(state: BlueprintSetupState) -> None:
     settings: Settings = state.app.extensions[EXTENSION_KEY].settings
-    limiter = None
-    if settings.widget_rate_limits:
-        redis = prompt_redis(settings.redis_url, REDIS_TIMEOUT_SECONDS)
-        limiter = Limiter(redis)
-    state.app.extensions[LIMITER_KEY] = limiter
+    state.app.extensions[LIMITER_KEY] = limiter_for(settings)
+
+
+def limiter_for(settings: Settings) -> Limiter | None:
+    """A new limiter for the widget API, or None when its limits are off."""
+    if not settings.widget_rate_limits:
+        return None
+    return Limiter(prompt_redis(settings.redis_url, REDIS_TIMEOUT_SECONDS))
 
 
 @bp.before_request
@@ -140,7 +144,11 @@ def _small_json_body() -> dict[str, Any]:
     except (ValueError, RecursionError):
         # Nested past Python's stack: the view refuses it, as it does bad JSON.
         return {}
-    return body if isinstance(body, dict) else {}
+    if not isinstance(body, dict):
+        return {}
+    # The view reads the same object rather than parse the bytes again.
+    setattr(g, PARSED_BODY, body)
+    return body
 
 
 def _visitor(settings: Settings, shop: WidgetShop, token: Any) -> str | None:

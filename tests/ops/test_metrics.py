@@ -83,6 +83,7 @@ def test_metrics_on_an_idle_app(client: FlaskClient, metrics_on: None) -> None:
     assert text.startswith(
         "# HELP revisit_rq_queued_jobs Jobs waiting in the RQ queue.\n"
         "# TYPE revisit_rq_queued_jobs gauge\n"
+        'revisit_rq_queued_jobs{queue="reminders"} 0\n'
         'revisit_rq_queued_jobs{queue="webhooks"} 0\n'
         'revisit_rq_queued_jobs{queue="tracking"} 0\n'
         'revisit_rq_queued_jobs{queue="default"} 0\n'
@@ -96,7 +97,7 @@ def test_metrics_on_an_idle_app(client: FlaskClient, metrics_on: None) -> None:
         'revisit_metrics_source_up{source="database"} 1\n'
     )
     figures = samples(text)
-    assert len(figures) == 7 * 3 + 5 + 2
+    assert len(figures) == 7 * 4 + 5 + 2
     assert {value for name, value in figures.items() if "source_up" not in name} == {
         0.0
     }
@@ -138,6 +139,8 @@ def test_metrics_show_how_late_the_queues_are(
     default.failed_job_registry.add(failed, ttl=60, exc_string="boom")
     default.enqueue_in(timedelta(minutes=5), "builtins.len", [])
     default.enqueue_at(utcnow() - timedelta(seconds=120), "builtins.len", [])
+    # and a reminder wake-up scheduled on the reminders' own queue
+    current().queue("reminders").enqueue_in(timedelta(minutes=1), "builtins.len", [])
     # and a worker listening
     worker = Worker(current().queues, connection=current().redis)
     worker.register_birth()
@@ -159,6 +162,9 @@ def test_metrics_show_how_late_the_queues_are(
     assert figures['revisit_rq_failed_jobs{queue="default"}'] == 1
     assert figures['revisit_rq_scheduled_jobs{queue="default"}'] == 2
     assert 120 <= figures['revisit_rq_scheduled_overdue_seconds{queue="default"}'] < 125
+    assert figures['revisit_rq_scheduled_jobs{queue="reminders"}'] == 1
+    assert figures['revisit_rq_scheduled_overdue_seconds{queue="reminders"}'] == 0
+    assert figures['revisit_rq_workers{queue="reminders"}'] == 1
     assert figures['revisit_rq_workers{queue="webhooks"}'] == 1
     assert figures['revisit_rq_workers{queue="default"}'] == 1
 
@@ -218,6 +224,7 @@ def test_metrics_count_the_widget_refusals(
     charge = Charge("ip", "widget:ip:203.0.113.9", Budget(1, 60))
     for _ in range(3):
         limiter.hit([charge])
+    limiter.sync()
 
     # when
     response = client.get("/metrics", headers=AUTHORIZATION)

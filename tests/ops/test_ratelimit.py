@@ -1,4 +1,5 @@
-"""``engine.ratelimit``: budgets in Redis, charged all together or not at all."""
+"""``engine.ratelimit``: budgets decided in the process, charged all together or
+not at all, and shared between processes through Redis."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ def test_hit_counts_refusals_per_scope(app: Flask) -> None:
     limiter.hit([address])
     limiter.hit([shop])
 
-    # then
+    # then, once the limiter has pushed what it counted
+    limiter.sync()
     assert ratelimit.refusals(current().redis) == {"ip": 2, "shop": 1}
 
 
@@ -100,27 +102,75 @@ def test_hit_lets_each_key_expire_after_its_period(app: Flask) -> None:
 
     # when
     limiter.hit([Charge("ip", "test:ip:192.0.2.9", Budget(10, 20))])
+    limiter.sync()
 
     # then the key lives no longer than one request's share of the period
     ttl = current().redis.pttl(ratelimit.KEY_PREFIX + "test:ip:192.0.2.9")
     assert 1000 < ttl <= 2000
 
 
-def test_hit_without_redis_fails_open_and_pauses_before_trying_again(
+def test_limiters_share_their_hits_through_redis_at_each_sync(app: Flask) -> None:
+    # given two processes' limiters and a budget of 3 requests per 30 s
+    first, second = Limiter(current().redis), Limiter(current().redis)
+    charge = Charge("visitor", "test:visitor:shared", Budget(3, 30))
+
+    # when the first spends the budget and pushes its hits, and the second,
+    # knowing nothing yet, lets one more through and pushes it
+    spent = [first.hit([charge]).allowed for _ in range(3)]
+    first.sync()
+    unaware = second.hit([charge]).allowed
+    second.sync()
+
+    # then the second now refuses, owing the fourth request's share too
+    assert spent == [True, True, True]
+    assert unaware is True
+    verdict = second.hit([charge])
+    assert (verdict.allowed, verdict.refused_by) == (False, "visitor")
+    assert 19.0 < verdict.retry_after <= 20.0
+
+
+def test_hit_pushes_to_redis_once_per_sync_interval(app: Flask) -> None:
+    # given a limiter on a controlled clock, and a budget of one request
+    # every 10 s
+    clock = Clock()
+    limiter = Limiter(current().redis, clock=clock)
+    charge = Charge("ip", "test:ip:203.0.113.20", Budget(10, 100))
+    key = ratelimit.KEY_PREFIX + charge.key
+
+    # when a first hit is pushed, a second comes within the interval
+    limiter.hit([charge])
+    first_debt = current().redis.pttl(key)
+    clock.now += ratelimit.SYNC_SECONDS / 2
+    limiter.hit([charge])
+    unchanged = current().redis.pttl(key)
+
+    # and a third after it
+    clock.now += ratelimit.SYNC_SECONDS
+    limiter.hit([charge])
+
+    # then Redis heard of the first at once, of the other two together
+    assert 9_000 < first_debt <= 10_000
+    assert unchanged <= first_debt
+    assert 29_000 < current().redis.pttl(key) <= 30_000
+
+
+def test_hit_without_redis_limits_alone_and_pauses_before_trying_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # given a limiter whose Redis refuses connections
     clock = Clock()
     limiter = Limiter(prompt_redis(UNREACHABLE_REDIS, 0.2), clock=clock)
-    charge = Charge("ip", "test:ip:203.0.113.7", Budget(1, 60))
+    charge = Charge("ip", "test:ip:203.0.113.7", Budget(2, 60))
     caplog.set_level(logging.WARNING, logger="engine.ratelimit")
 
     # when calls arrive during the pause, then after it
-    during = [limiter.hit([charge]) for _ in range(3)]
+    during = [limiter.hit([charge]).allowed for _ in range(3)]
     clock.now += ratelimit.PAUSE_AFTER_FAILURE_SECONDS + 1
-    after = limiter.hit([charge])
+    after = limiter.hit([charge]).allowed
 
-    # then every call went through, and Redis was tried (and logged) twice
-    assert all(verdict.allowed for verdict in [*during, after])
+    # then the process kept the budget by itself (one request came back in
+    # the 6 s), and Redis was tried (and logged) twice
+    assert during == [True, True, False]
+    assert after is False
     messages = [record.getMessage() for record in caplog.records]
     assert messages == ["ratelimit.redis_unavailable"] * 2
