@@ -11,6 +11,10 @@ the shop is installed. Store-admin users act as owners.
 Outside the admin, a team member's session cookie counts instead, and every
 changing request must carry the session's CSRF token (the ``X-CSRF-Token``
 header, or a ``csrf_token`` form field).
+
+Who acts in the chat is always a team member (``agent_of``): the signed-in
+one, or the store-admin staff user's own, so "mine", read marks and the
+assignment log mean the same person either way.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from engine.db import db
 from engine.runtime import current
 from engine.shops.install import shop_by_domain
 from engine.shops.models import Shop
+from engine.team.accounts import member_for_platform_user
+from engine.team.errors import InvalidMemberError
 from engine.team.models import OWNER, TeamMember, TeamSession
 from engine.team.sessions import csrf_matches, find_session
 from plugin.errors import ApiError
@@ -44,6 +50,9 @@ _TOKEN_CODES = {
     "expired_id_token": "expired_session_token",
     "invalid_aud": "wrong_audience",
 }
+# A store-admin token without a ``sub`` names nobody (``admin_viewer`` writes
+# "None").
+_NO_STAFF_ID = (None, "", "None")
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,26 @@ def check_form_csrf(viewer: Viewer) -> None:
 def require_owner(viewer: Viewer) -> None:
     if not viewer.is_owner:
         raise ApiError(403, "owner_only", "Only the shop's owners can change settings.")
+
+
+def agent_of(viewer: Viewer) -> TeamMember:
+    """The team member behind the request (the staff user's own, in the store
+    admin); raises ``ApiError`` 403 when the session token names no staff user."""
+    if viewer.member is not None:
+        return viewer.member
+    if viewer.platform_user_id in _NO_STAFF_ID:
+        raise ApiError(
+            403, "staff_unknown", "The session token names no staff user; reload."
+        )
+    try:
+        member = member_for_platform_user(viewer.shop, viewer.platform_user_id)
+    except InvalidMemberError:
+        raise ApiError(
+            403, "staff_unknown", "The session token's staff user id is not usable."
+        ) from None
+    # Committed at once: later reads (the sidebar's wallet) may roll back.
+    db.session.commit()
+    return member
 
 
 def session_cookie_name() -> str:

@@ -8,11 +8,10 @@ the same for scripts. ``engine.chat`` does the work and says what it
 refuses (``ChatError``: 422 at a field, 404, 409 for a closed channel),
 answered in the panel's one error shape.
 
-Who acts is always a team member: the signed-in one, or inside the store
-admin the staff user's own member (``member_for_platform_user``), so "mine",
-read marks and the assignment log mean the same person in both. Agents
-answer, note, assign, tag, change a case's status and mark it read: their
-daily work. Only owners change the tags, saved replies and chat settings.
+Who acts is always a team member (``access.agent_of``), the same person
+inside the store admin and outside it. Agents answer, note, assign, tag,
+change a case's status and mark it read: their daily work. Only owners
+change the tags, saved replies and chat settings.
 
 The live events come as server-sent events. EventSource cannot send the
 store admin's ``Authorization`` header, so ``POST /inbox/stream-token``
@@ -84,12 +83,12 @@ from engine.db import db, utcnow
 from engine.reminders.history import SentReminder, sent_reminders_for
 from engine.runtime import current
 from engine.shops.models import Shop
-from engine.team.accounts import get_member, list_members, member_for_platform_user
-from engine.team.errors import InvalidMemberError, MemberNotFound
+from engine.team.accounts import get_member, list_members
+from engine.team.errors import MemberNotFound
 from engine.team.models import TeamMember
 from plugin.admin import bp
 from plugin.admin import inbox_schemas as schemas
-from plugin.admin.access import Viewer
+from plugin.admin.access import Viewer, agent_of
 from plugin.admin.openapi import operation
 from plugin.admin.screens import channel_name, screen
 from plugin.chat_stream import notice_stream
@@ -103,8 +102,6 @@ CHANNEL_NAMES = {"web": "web chat", "line": "LINE", "messenger": "Messenger"}
 REMINDER_TEXT_MAX = 200
 # Served by plugin.chat_images to anyone holding the unguessable id.
 IMAGE_PATH = "/chat/images/{public_id}"
-# A store-admin token without a ``sub`` names nobody (access.py writes "None").
-_NO_STAFF_ID = (None, "", "None")
 
 
 @screen("/admin/inbox", "nav.inbox", order=5)
@@ -631,27 +628,7 @@ def shop_of_stream_token(token: str) -> Shop:
     return shop
 
 
-# --- who acts, and what the screen and the API show ---------------------------
-
-
-def agent_of(viewer: Viewer) -> TeamMember:
-    """The team member behind the request (the staff user's own, in the store
-    admin); raises ``ApiError`` 403 when the session token names no staff user."""
-    if viewer.member is not None:
-        return viewer.member
-    if viewer.platform_user_id in _NO_STAFF_ID:
-        raise ApiError(
-            403, "staff_unknown", "The session token names no staff user; reload."
-        )
-    try:
-        member = member_for_platform_user(viewer.shop, viewer.platform_user_id)
-    except InvalidMemberError:
-        raise ApiError(
-            403, "staff_unknown", "The session token's staff user id is not usable."
-        ) from None
-    # Committed at once: later reads (the sidebar's wallet) may roll back.
-    db.session.commit()
-    return member
+# --- what a request names, and what the screen and the API show ---------------
 
 
 def conversation_of(viewer: Viewer, public_id: str) -> Conversation:

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -34,6 +34,8 @@ from plugin.widget_api.cors import add_cors_headers, preflight, require_allowed_
 from plugin.widget_api.schemas import EVENTS_REQUEST, PAGE_REQUEST, first_error
 
 MAX_BODY = 32 * 1024
+# Where the rate limiter leaves a JSON object body it parsed, for the view.
+PARSED_BODY = "widget_parsed_body"
 # sendBeacon sends a string as text/plain, which needs no CORS preflight.
 BODY_TYPES = ("", "text/plain", "application/json")
 # What the widget may offer besides messages, before the shop's own answer:
@@ -143,6 +145,11 @@ def _json_body() -> dict[str, Any]:
             "unsupported_media_type",
             f"Content-Type {mimetype!r} is not text/plain or application/json.",
         )
+    # The rate limiter has parsed most bodies already (plugin.widget_api.limits).
+    parsed = g.pop(PARSED_BODY, None)
+    if parsed is not None:
+        return parsed
+
     # Also caps a body sent without a Content-Length (chunked).
     request.max_content_length = MAX_BODY
     try:

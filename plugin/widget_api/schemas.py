@@ -12,10 +12,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
-from marshmallow.validate import Length, OneOf, Range
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow.validate import Length, Range
 
-from engine.tracking.events import CLIENT_TYPES, MESSAGE_TYPES
+from engine.tracking.events import CART_TYPES, CLIENT_TYPES, MESSAGE_TYPES, PAGE_LEAVE
 
 MAX_EVENTS = 50
 MAX_URL = 2048
@@ -167,36 +167,68 @@ class CartSchema(_Lenient):
     currency = Text(allow_none=True, validate=_currency)
 
 
-class EventSchema(_Lenient):
+class _EventSchema(_Lenient):
+    """What every event carries; each type's schema adds its own fields."""
+
     id = Text(required=True, validate=_client_id)
-    type = Text(required=True, validate=OneOf(CLIENT_TYPES))
+    type = Text(required=True)
     at = Timestamp(required=True)
     url = _url()
+
+
+class PageLeaveSchema(_EventSchema):
     seconds_on_page = _count(7 * 86_400)
+
+
+class CartEventSchema(_EventSchema):
     product_id = PlatformId(allow_none=True)
     variant_id = PlatformId(allow_none=True)
     quantity = _count(100_000)
     cart = fields.Nested(CartSchema, allow_none=True)
+
+
+class MessageEventSchema(_EventSchema):
     message_id = fields.Integer(
-        strict=True, allow_none=True, validate=Range(1, MAX_ROW_ID)
+        strict=True, required=True, validate=Range(1, MAX_ROW_ID)
     )
 
-    @validates_schema
-    def _message_events_name_their_message(self, data: dict, **kwargs) -> None:
-        if data.get("type") in MESSAGE_TYPES and data.get("message_id") is None:
-            raise ValidationError(
-                f"Required for a {data['type']} event.", field_name="message_id"
-            )
+
+# Each type reads only its own fields: the commonest call, a page-leave
+# beacon, then costs a third of one schema holding every type's fields.
+EVENT_SCHEMAS: dict[str, Schema] = {
+    PAGE_LEAVE: PageLeaveSchema(),
+    **dict.fromkeys(CART_TYPES, CartEventSchema()),
+    **dict.fromkeys(MESSAGE_TYPES, MessageEventSchema()),
+}
+
+
+class Event(fields.Field):
+    """One event, read by the schema of its ``type``."""
+
+    default_error_messages = {
+        "not_object": "Not an event: a JSON object.",
+        "type": f"Must be one of: {', '.join(CLIENT_TYPES)}.",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.make_error("not_object")
+        kind = value.get("type")
+        schema = EVENT_SCHEMAS.get(kind) if isinstance(kind, str) else None
+        if schema is None:
+            message = self.error_messages["type"]
+            if "type" not in value:
+                message = "Missing data for required field."
+            raise ValidationError({"type": [message]})
+        return schema.load(value)
 
 
 class EventsRequestSchema(_Lenient):
     widget_key = Text(required=True, validate=Length(1, 64))
     visitor_token = Text(required=True, validate=Length(1, 200))
-    events = fields.List(
-        fields.Nested(EventSchema),
-        required=True,
-        validate=Length(1, MAX_EVENTS),
-    )
+    events = fields.List(Event(), required=True, validate=Length(1, MAX_EVENTS))
 
 
 PAGE_REQUEST = PageRequestSchema()
