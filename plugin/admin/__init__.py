@@ -26,6 +26,8 @@ from plugin.admin import (  # noqa: E402,F401
     binding,
     game,
     inbox,
+    inbox_setup,
+    inbox_stream,
     pages,
     signin,
     storefronts,

@@ -50,7 +50,7 @@ from engine.team.models import OWNER, TeamMember
 from engine.team.passwords import password_matches
 from engine.visitors.models import Visitor
 from plugin import chat_stream
-from plugin.admin.inbox import stream_token
+from plugin.admin.inbox_stream import stream_token
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.admin import HTTPS, bearer, sign_in
 from tests.chat import PASSWORD, a_conversation, a_member, a_visitor
