@@ -12,10 +12,14 @@ message now, so the reply box can say when it is closed:
   a Page on request (``ChatSettings.messenger_human_agent``); else closed.
 
 ``deliver_agent_message`` is the RQ job that sends one stored message and
-records how it went. A reply token is spent (cleared on the conversation
-and committed) before it is used, so a retried job pushes instead of
-replying twice; a reply LINE took but whose answer was lost is then pushed
-again, the one case where a shopper can get a message twice.
+records how it went; ``sweep_undelivered`` (every minute, with the chat's
+other clocks) sends again a message whose job Redis or RQ's last retry
+dropped, and reports as failed one that could not go within an hour.
+
+A reply token is spent (cleared on the conversation and committed) before
+it is used, so a retried job pushes instead of replying twice; a reply LINE
+took but whose answer was lost is then pushed again, the one case where a
+shopper can get a message twice.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from engine.binding.models import ChannelBinding
@@ -52,6 +58,7 @@ from engine.chat.models import (
 )
 from engine.db import db, utcnow
 from engine.jobs import enqueue_after_commit
+from engine.runtime import current
 from engine.shops.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -59,6 +66,21 @@ logger = logging.getLogger(__name__)
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 RATE_POSTBACK_PREFIX = "revisit.chat.rate:"
+# RQ's retries of a delivery (engine.jobs.DEFAULT_RETRY, about 6 minutes)
+# are over well within this: a message still queued then lost its job.
+RESEND_AFTER = timedelta(minutes=15)
+# A team message that has not reached the shopper by then is reported as
+# failed, so the team can write again, rather than arrive out of step with
+# the conversation.
+GIVE_UP_AFTER = timedelta(hours=1)
+SWEEP_BATCH = 200
+# RQ states in which a delivery job will still run.
+_PENDING_JOB_STATES = {
+    JobStatus.QUEUED,
+    JobStatus.SCHEDULED,
+    JobStatus.STARTED,
+    JobStatus.DEFERRED,
+}
 
 _NAMESPACE = uuid.UUID("0b9d7f52-3c1e-4a8e-9f4d-6a2c1e7b5d90")
 
@@ -111,8 +133,38 @@ def queue_delivery(message: ChatMessage) -> None:
         deliver_agent_message,
         message.shop_id,
         message.id,
-        job_id=f"chat-deliver-{message.id}",
+        job_id=_job_id(message),
     )
+
+
+def sweep_undelivered(now: datetime) -> dict[str, int]:
+    """Queue again team messages whose delivery job is gone; fail the stale.
+
+    Returns how many were queued again and how many given up.
+    """
+    stuck = db.session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.delivery == QUEUED,
+            ChatMessage.created_at < now - RESEND_AFTER,
+        )
+        .order_by(ChatMessage.created_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+
+    done = {"requeued": 0, "given_up": 0}
+    for message in stuck:
+        if message.created_at < now - GIVE_UP_AFTER:
+            _give_up(message)
+            done["given_up"] += 1
+        elif not _job_pending(message):
+            queue_delivery(message)
+            done["requeued"] += 1
+    db.session.commit()
+
+    if any(done.values()):
+        logger.warning("chat.undelivered_swept", extra=done)
+    return done
 
 
 def deliver_agent_message(shop_id: int, message_id: int) -> None:
@@ -202,6 +254,31 @@ def _send_line(
         except ReplyTokenRejectedError:
             logger.info("chat.reply_token_rejected", extra={"shop_id": shop.id})
     channel.send(conversation.line_user_id, parts, retry_key=retry_key)
+
+
+def _job_id(message: ChatMessage) -> str:
+    return f"chat-deliver-{message.id}"
+
+
+def _job_pending(message: ChatMessage) -> bool:
+    try:
+        job = Job.fetch(_job_id(message), connection=current().redis)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in _PENDING_JOB_STATES
+
+
+def _give_up(message: ChatMessage) -> None:
+    conversation = db.session.get(Conversation, message.conversation_id)
+    reason = (
+        f"Not delivered within {GIVE_UP_AFTER.seconds // 3600} hour:"
+        f" {message.channel} did not take it. Write again to send it."
+    )
+    _record(conversation, message, FAILED, reason)
+    logger.warning(
+        "chat.delivery_given_up",
+        extra={"shop_id": message.shop_id, "message_id": message.id},
+    )
 
 
 def _record(

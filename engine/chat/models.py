@@ -23,6 +23,7 @@ from sqlalchemy import (
     false,
     true,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Timestamps, UTCDateTime, db, utcnow
@@ -122,6 +123,13 @@ class ChatMessage(db.Model):
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "client_id"),
         UniqueConstraint("shop_id", "channel", "external_id"),
+        # The delivery sweep's (engine.chat.delivery.sweep_undelivered).
+        Index(
+            "ix_chat_messages_undelivered",
+            "created_at",
+            postgresql_where=sql_text("delivery = 'queued'"),
+            sqlite_where=sql_text("delivery = 'queued'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

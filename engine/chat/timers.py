@@ -13,6 +13,8 @@ Run every minute from ``engine.periodic`` for every shop:
   query with a plain cutoff time, which every database compares alike.
 - **Follow-ups.** A pending conversation whose ``follow_up_at`` has passed
   opens again with a system event saying so, and shows in the queue.
+- **Undelivered.** A team message to LINE or Messenger whose delivery job
+  was lost goes again, or is reported failed (``engine.chat.delivery``).
 
 Both work in batches of locked rows (``SKIP LOCKED`` on PostgreSQL): two
 workers running at once take different conversations, and a conversation
@@ -29,6 +31,7 @@ from sqlalchemy import and_, func, or_, select
 
 from engine.chat.casework import NO_REPLY, assign
 from engine.chat.conversations import NewMessage, append, publish_change
+from engine.chat.delivery import sweep_undelivered
 from engine.chat.models import (
     EVENT,
     OPEN,
@@ -59,6 +62,7 @@ def run_chat_timers(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     moved, queued = _move_unanswered(now)
     done = {"moved": moved, "queued": queued, "reopened": _reopen_follow_ups(now)}
+    done.update(sweep_undelivered(now))
     if any(done.values()):
         logger.info("chat.timers", extra=done)
     return done

@@ -2,10 +2,11 @@
 visitor's budgets before anything else runs.
 
 One ``before_request`` on the blueprint, so every widget endpoint, present
-or future, is limited the same way. The budgets (``engine.ratelimit``: decided
-in the process, shared by all web processes through Redis) are kept apart: per client address (the
-connection's, or ``X-Forwarded-For`` as far back as ``TRUSTED_PROXIES``),
-per shop (one shop's flood never spends another's) and per visitor. An
+or future, is limited the same way. The budgets (``engine.ratelimit``:
+decided in the process, shared by all web processes through Redis) are kept
+apart: per client address (the connection's, or ``X-Forwarded-For`` as far
+back as ``TRUSTED_PROXIES``), per shop (one shop's flood never spends
+another's) and per visitor. An
 exhausted budget answers 429 ``rate_limited`` with ``Retry-After``; with
 Redis out of reach each process keeps the budgets alone (``engine.ratelimit``
 logs it).
