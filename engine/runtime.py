@@ -22,8 +22,15 @@ from engine.shopify.http import make_http_client
 
 EXTENSION_KEY = "revisit"
 
-# Store webhooks first: they are cheap and everything else depends on them.
-QUEUE_NAMES = ("webhooks", "tracking", "default")
+# The order workers take the queues in. Reminders first: a reminder late past
+# its step misses the moment it was planned for, while a webhook applied a few
+# seconds later loses nothing, and reminder work is bounded by the sends due,
+# where a webhook backlog is not. An order waiting in ``webhooks`` still stops
+# its shop's reminders: a batch holds back the sends of a shop with an order
+# delivery recorded but not applied (engine.reminders.orders_waiting). Then
+# store webhooks, cheap and what the rest depends on.
+REMINDERS_QUEUE = "reminders"
+QUEUE_NAMES = (REMINDERS_QUEUE, "webhooks", "tracking", "default")
 
 
 @dataclass

@@ -4,10 +4,12 @@ A woken job (``deliver_reminders``) claims its own send and up to
 ``BATCH_SIZE`` other due sends with ``FOR UPDATE SKIP LOCKED``, so two
 workers never take the same one, and drops the now pointless wake-up jobs of
 the others. For each claimed send it reads the cart again, applies the rules
-of ``gates`` (send, defer or skip), builds the message from what is still
-for sale, and then sends all of them on a pool of ``CONCURRENCY`` threads
-behind the channels' shared rate limiter: while one waits on the platform,
-the others go (see ``delivery`` for what makes each send happen once).
+of ``gates`` (send, defer or skip), holds back a moment the sends of a shop
+with an order delivery not applied yet (``orders_waiting``), builds the
+message from what is still for sale, and then sends all of them on a pool
+of ``CONCURRENCY`` threads behind the channels' shared rate limiter: while
+one waits on the platform, the others go (see ``delivery`` for what makes
+each send happen once).
 Afterwards each run moves on to its next step.
 
 Deciding happens under the runs' row locks (an order stopping a run waits a
@@ -54,8 +56,14 @@ from engine.reminders.models import (
     ReminderRun,
     ReminderSend,
 )
+from engine.reminders.orders_waiting import ORDER_WAIT, shops_with_orders_waiting
 from engine.reminders.outcomes import settle
-from engine.reminders.scheduling import forget_jobs, job_id, wake_when_due
+from engine.reminders.scheduling import (
+    forget_jobs,
+    job_id,
+    wake_when_due,
+    webhooks_waiting,
+)
 from engine.reminders.sequences import advance, last_ended_send, stop_runs
 from engine.shopify.errors import AccessRevokedError, AdminApiError
 from engine.shops.models import Shop
@@ -64,9 +72,11 @@ from engine.visitors.models import Visitor
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-# Sends in flight at once per job. Each holds a pooled database connection
-# while it waits on the platform, so this stays under the engine's pool.
-CONCURRENCY = 24
+# Sends in flight at once per job. The threads touch no database, only the
+# platform's HTTP pool (engine.channels.line.client.POOL_SIZE, as large). At
+# 24, a 200-send batch spent most of its time waiting on LINE's answers, 9
+# rounds of 50 ms, and one process fell short of 300 sends a second.
+CONCURRENCY = 64
 # A catalog the platform could not describe delays a send this long.
 CATALOG_RETRY = timedelta(minutes=2)
 # When a paused LINE quota's recheck time comes, one send per shop and batch
@@ -77,9 +87,17 @@ QUOTA_PROBE_WAIT = timedelta(minutes=1)
 ADVISORY_LOCK_CLASS = 7301
 # How long a woken job goes on delivering sends that fall due after it
 # started, and how far ahead it looks for them. Bounded, so the worker soon
-# gets back to its other queues.
+# gets back to its other queues, and cut short when a webhook job waits:
+# workers take reminders first (engine.runtime), so a job lingering through
+# a stream of due sends would otherwise hold back the orders that stop them.
 LINGER_SECONDS = 10.0
 LOOKAHEAD = timedelta(seconds=1)
+# While it lingers, the job lets due sends gather this long before claiming
+# them. A batch has a fixed cost (a dozen queries, one wait for the
+# platform): claimed as they fell due, 30 to 40 at a time, sends cost twice
+# what they cost 200 at a time (bench/reminders.py). Steps are planned to
+# the minute; a second changes nothing for the shopper.
+GATHER = timedelta(seconds=1)
 
 
 def deliver_reminders(
@@ -91,10 +109,12 @@ def deliver_reminders(
     """RQ job: deliver the due reminders, ``send_id``'s first. Idempotent.
 
     While more sends fall due within ``LOOKAHEAD``, the job waits for them
-    and delivers them too, for at most ``linger`` seconds: at busy times one
-    job keeps up with a stream of due sends instead of each second's wake-ups
-    starting over. ``batch_size`` 1, ``concurrency`` 1 and ``linger`` 0 give
-    one message per job (the benchmark's baseline). Returns counts.
+    (``GATHER`` past the first one's due time) and delivers them too, for at
+    most ``linger`` seconds and only while no webhook job waits: at busy
+    times one job keeps up with a stream of due sends instead of each
+    second's wake-ups starting over. ``batch_size`` 1, ``concurrency`` 1 and
+    ``linger`` 0 give one message per job (the benchmark's baseline).
+    Returns counts.
     """
     started = time.monotonic()
     totals: Counter[str] = Counter()
@@ -102,8 +122,11 @@ def deliver_reminders(
     while True:
         totals.update(_deliver_batch(first, batch_size, concurrency))
         first = None
-        wait = _next_due_in()
+        wait = _next_batch_in()
         if wait is None or time.monotonic() - started + wait > linger:
+            return dict(totals)
+        # The sends left have wake-up jobs of their own.
+        if webhooks_waiting():
             return dict(totals)
         time.sleep(wait)
 
@@ -142,8 +165,9 @@ def _deliver_batch(
     return counts
 
 
-def _next_due_in() -> float | None:
-    """Seconds until the next pending send falls due, if within LOOKAHEAD."""
+def _next_batch_in() -> float | None:
+    """Seconds until the next batch, if a pending send falls due within
+    LOOKAHEAD: when the first due has waited GATHER (at once if it has)."""
     now = clock.now()
     due = db.session.scalar(
         select(func.min(ReminderSend.due_at)).where(
@@ -153,7 +177,7 @@ def _next_due_in() -> float | None:
     db.session.commit()
     if due is None:
         return None
-    return max(0.0, (due - now).total_seconds())
+    return max(0.0, (due + GATHER - now).total_seconds())
 
 
 def _claim(send_id: int | None, now: datetime, limit: int) -> list[int]:
@@ -215,6 +239,8 @@ class _Batch:
     recent: dict[int, list[datetime]]
     checkouts: dict[tuple[int, str], Checkout]
     details: dict[int, dict[str, VariantDetails | None] | None]
+    # Shops with an order delivery recorded but not applied yet.
+    orders_waiting: set[int]
 
     @classmethod
     def load(cls, send_ids: list[int], now: datetime) -> _Batch:
@@ -256,6 +282,7 @@ class _Batch:
             recent=_recent_sends(person, set(send_ids), now),
             checkouts=open_checkouts(list(carts.values())),
             details=details,
+            orders_waiting=shops_with_orders_waiting(shops.values()),
         )
 
     def prepare(self) -> list[Outbound]:
@@ -266,6 +293,9 @@ class _Batch:
         for send in self.sends:
             decision = self._decide(send)
             if decision is None or decision.action != gates.SEND:
+                continue
+            if send.shop_id in self.orders_waiting:
+                self._hold(send, self.now + ORDER_WAIT, "order_waiting")
                 continue
             if self._waits_for_quota_probe(send, decision, probing):
                 continue
@@ -295,11 +325,14 @@ class _Batch:
         if send.shop_id not in probing:
             probing.add(send.shop_id)
             return False
-        send.status, send.claimed_at = PENDING, None
-        send.due_at = self.now + QUOTA_PROBE_WAIT
-        send.deferred_reason = "line_quota_recheck"
-        wake_when_due(send, self.runs[send.run_id])
+        self._hold(send, self.now + QUOTA_PROBE_WAIT, "line_quota_recheck")
         return True
+
+    def _hold(self, send: ReminderSend, until: datetime, reason: str) -> None:
+        """Back to pending, due again ``until``, with a wake-up for then."""
+        send.status, send.claimed_at = PENDING, None
+        send.due_at, send.deferred_reason = until, reason
+        wake_when_due(send, self.runs[send.run_id])
 
     def _decide(self, send: ReminderSend) -> gates.Decision | None:
         run, now = self.runs[send.run_id], self.now
@@ -321,9 +354,7 @@ class _Batch:
 
         decision = gates.decide(self._situation(send, run, flow, step))
         if decision.action == gates.DEFER:
-            send.status, send.claimed_at = PENDING, None
-            send.due_at, send.deferred_reason = decision.at, decision.reason
-            wake_when_due(send, run)
+            self._hold(send, decision.at, decision.reason)
         elif decision.action == gates.SKIP:
             _end(send, SKIPPED, decision.reason, now)
             advance(run, flow, send.position, send, now)
@@ -366,9 +397,7 @@ class _Batch:
         cart, binding = self.carts[run.cart_id], decision.binding
         details = self.details
         if details.get(shop.id) is None:
-            send.status, send.claimed_at = PENDING, None
-            send.due_at, send.deferred_reason = self.now + CATALOG_RETRY, "catalog"
-            wake_when_due(send, run)
+            self._hold(send, self.now + CATALOG_RETRY, "catalog")
             return None
 
         checkout = self.checkouts.get((shop.id, cart.token))

@@ -40,6 +40,8 @@ def recheck_carts_later(shop_id: int, visitor_ids: Iterable[int]) -> None:
     """Re-check these visitors' open carts once the transaction commits."""
     ids = sorted(set(visitor_ids))
     if ids:
+        # On ``default``, not the reminders' queue: a run started late keeps
+        # its timeline from the cart's activity, so waiting there moves no step.
         enqueue_after_commit(recheck_carts, shop_id, ids)
 
 

@@ -22,6 +22,7 @@ import pytest
 from flask import Flask, has_app_context
 
 from engine.reminders import clock
+from engine.reminders.scheduling import QUEUE
 from engine.runtime import current
 from engine.shops.models import Shop
 from plugin.sandbox.line_platform import FakeLinePlatform
@@ -216,18 +217,20 @@ class WorkerProcess:
     def wait_until_idle(self, timeout: float = 20.0) -> None:
         """Until no reminder job is queued or running.
 
-        A job the worker has popped from the queue is in neither place until
+        A job the worker has popped from a queue is in neither place until
         RQ registers it as started, so first a no-op job goes through behind
-        everything queued, and then "idle" must hold for a quarter second.
+        everything queued (on ``default``, which the worker takes after the
+        reminders' queue), and then "idle" must hold for a quarter second.
         """
         self.wait_until_working(timeout)
-        queue = current().queue("default")
+        queues = [current().queue(name) for name in (QUEUE, "default")]
         deadline = time.monotonic() + timeout
         idle_since = None
         while idle_since is None or time.monotonic() - idle_since < 0.25:
             if time.monotonic() > deadline:
                 raise AssertionError("The worker stayed busy:\n" + self.log_tail())
-            busy = queue.count or _started_executions() - self.dead_executions
+            queued = sum(queue.count for queue in queues)
+            busy = queued or _started_executions() - self.dead_executions
             if busy:
                 idle_since = None
             elif idle_since is None:
@@ -290,9 +293,13 @@ def worker(
 
 
 def _started_executions() -> set[bytes]:
-    """The raw entries of RQ's started registry: job id and execution id."""
-    registry = current().queue("default").started_job_registry
-    return set(current().redis.zrange(registry.key, 0, -1))
+    """The raw entries of RQ's started registries (the reminders' queue and
+    ``default``): job id and execution id."""
+    found: set[bytes] = set()
+    for name in (QUEUE, "default"):
+        registry = current().queue(name).started_job_registry
+        found |= set(current().redis.zrange(registry.key, 0, -1))
+    return found
 
 
 def _descendants(pid: int) -> list[int]:

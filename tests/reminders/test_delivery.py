@@ -21,7 +21,7 @@ from engine.channels.models import ChannelAccount
 from engine.db import db
 from engine.reminders import clock, update_flow
 from engine.reminders.models import ReminderNotice
-from engine.reminders.scheduling import job_id
+from engine.reminders.scheduling import QUEUE, job_id
 from engine.reminders.sweep import CLAIM_LEASE, enqueue_due_reminders
 from engine.runtime import current
 from plugin.sandbox.line_platform import FakeLinePlatform
@@ -70,7 +70,7 @@ def test_three_step_flow_delivers_in_order_at_the_set_times(
     mei = make_shopper(shop)
     leave_cart(shop, mei, "cart-mei", [(OOLONG_100G, 1)], left_at)
     user = mei.binding.external_id
-    registry = ScheduledJobRegistry("default", connection=current().redis)
+    registry = ScheduledJobRegistry(QUEUE, connection=current().redis)
 
     for step in (1, 2, 3):
         due = sends_of(shop)[-1].planned_at
@@ -385,7 +385,7 @@ def test_deferred_send_is_woken_by_a_job_of_its_own(
     # then RQ holds a wake-up for 09:00 under a new id, with its job intact
     # (the job that deferred it is finished, and finished jobs expire)
     wakeup = job_id(_cart_id(shop), 1, 1, taipei(4, 9))
-    registry = ScheduledJobRegistry("default", connection=current().redis)
+    registry = ScheduledJobRegistry(QUEUE, connection=current().redis)
     assert wakeup in registry.get_job_ids()
     assert Job.exists(wakeup, connection=current().redis)
     wall = clock.to_wall(taipei(4, 9)).timestamp()

@@ -54,8 +54,9 @@ logger = logging.getLogger(__name__)
 # (connect, read) seconds. LINE answers a push in well under a second; a read
 # that takes longer is retried with the same key, which is safe.
 TIMEOUT = (3.05, 10.0)
-# Connections kept per channel and process, for sends run side by side.
-POOL_SIZE = 32
+# Connections kept per channel and process, for sends run side by side: one
+# for each of a reminder batch's threads (engine.reminders.dispatch).
+POOL_SIZE = 64
 # SDK clients (one per channel) kept per process; the oldest goes first.
 MAX_CLIENTS = 256
 QUOTA_MESSAGE = "You have reached your monthly limit."
