@@ -133,6 +133,7 @@ def _warm_up() -> None:
     at most of a webhook job's 200-900 ms of CPU: SQLAlchemy configuring its
     mappers and the job modules' imports).
     """
+    import gc
     import importlib
 
     from sqlalchemy.orm import configure_mappers
@@ -140,6 +141,11 @@ def _warm_up() -> None:
     configure_mappers()
     for module in _JOB_MODULES:
         importlib.import_module(module)
+    # A work-horse's garbage collections walked every object inherited
+    # from here, copying each page it touched: 200-350 ms of a one-message
+    # job (bench/reminders.py under py-spy). Frozen objects are never walked.
+    gc.collect()
+    gc.freeze()
 
 
 # The modules RQ imports in a work-horse to find the job functions it runs.
