@@ -137,9 +137,10 @@ def _deliver_batch(
     """Claim, decide, send and settle one batch; returns what happened."""
     began = time.monotonic()
     now = clock.now()
-    claimed = _claim(send_id, now, batch_size)
+    claimed, others = _claim(send_id, now, batch_size)
     if not claimed:
         return Counter()
+    forget_jobs(others)
 
     try:
         batch = _Batch.load(claimed, now)
@@ -148,6 +149,10 @@ def _deliver_batch(
         outcomes = send_batch(outbound, concurrency)
         settle(outcomes, batch.flows, now)
         db.session.commit()
+        # Again: RQ's scheduler moves a due job by reading it, then writing
+        # it back to the queue, so a job dropped in between came back (a few
+        # dozen a minute in bench/reminders.py, each a work-horse for nothing).
+        forget_jobs(others)
     except Exception:
         db.session.rollback()
         _release(claimed)
@@ -180,8 +185,14 @@ def _next_batch_in() -> float | None:
     return max(0.0, (due + GATHER - now).total_seconds())
 
 
-def _claim(send_id: int | None, now: datetime, limit: int) -> list[int]:
-    """Take due pending sends, ``send_id`` first; commits the claim."""
+def _claim(
+    send_id: int | None, now: datetime, limit: int
+) -> tuple[list[int], list[str]]:
+    """Take due pending sends, ``send_id`` first; commits the claim.
+
+    Returns the sends' ids and the ids of the wake-up jobs now pointless
+    (the claimed sends' own, but for the job running).
+    """
     rows = db.session.execute(
         select(ReminderSend.id, ReminderRun.cart_id, ReminderRun.round)
         .add_columns(ReminderSend.position, ReminderSend.due_at)
@@ -206,8 +217,7 @@ def _claim(send_id: int | None, now: datetime, limit: int) -> list[int]:
         for row in rows
         if row.id != send_id
     ]
-    forget_jobs(others)
-    return ids
+    return ids, others
 
 
 def _release(send_ids: list[int]) -> None:
