@@ -30,21 +30,26 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
-from psycopg import sql
-from redis import Redis
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import flask_migrate  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
+from common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    Goal,
+    base_config,
+    child_pids,
+    free_port,
+    percentile,
+    resident_bytes,
+    scratch_database,
+    scratch_redis,
+)
 
 import plugin  # noqa: E402
 from engine.binding.person import visitor_for  # noqa: E402
@@ -65,9 +70,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/test"
-    )
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     return parser.parse_args(argv)
 
@@ -75,33 +78,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # ----------------------------------------------------------- environment
 
 
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """``revisit_chat_bench_<pid>`` next to ``admin_url``, dropped afterwards."""
-    name = f"revisit_chat_bench_{os.getpid()}"
-    _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-    _admin(admin_url, "CREATE DATABASE {}", name)
-    try:
-        parts = urlsplit(admin_url)
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-
-
-def _admin(admin_url: str, statement: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-
 def app_config(database_url: str, redis_url: str) -> dict[str, str]:
     return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "SHOPIFY_API_KEY": "bench-shopify-api-key",
-        "SHOPIFY_API_SECRET": "bench-shopify-api-secret-0123456789",
-        "APP_URL": "https://bench.invalid",
+        **base_config(
+            database_url,
+            redis_url,
+            secret_key=SECRET_KEY,
+            api_secret="bench-shopify-api-secret-0123456789",
+        ),
         "WIDGET_RATE_LIMITS": "off",
     }
 
@@ -143,7 +127,7 @@ class WebProcess:
     """One gunicorn process (one worker) with enough threads for its streams."""
 
     def __init__(self, env: dict[str, str], threads: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -172,10 +156,11 @@ class WebProcess:
         _wait_ready(self.port, self.process)
 
     def worker_pids(self) -> list[int]:
-        return _children(self.process.pid)
+        return child_pids(self.process.pid)
 
     def rss_bytes(self) -> int:
-        return sum(_rss(pid) for pid in [self.process.pid, *self.worker_pids()])
+        pids = [self.process.pid, *self.worker_pids()]
+        return sum(resident_bytes(pid) or 0 for pid in pids)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -361,24 +346,6 @@ def _socket_inodes(pid: int) -> set[str]:
 # -------------------------------------------------------------- report
 
 
-@dataclass(frozen=True)
-class Goal:
-    name: str
-    figure: str
-    target: str
-    met: bool
-
-    def line(self) -> str:
-        verdict = "met" if self.met else "missed"
-        return f"goal {self.name}: {self.figure} (target {self.target}) {verdict}"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 def report(result: Measured, messages: int) -> list[Goal]:
     p50 = percentile(result.latencies_ms, 50) if result.latencies_ms else math.inf
     p99 = percentile(result.latencies_ms, 99) if result.latencies_ms else math.inf
@@ -415,9 +382,10 @@ def report(result: Measured, messages: int) -> list[Goal]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    with scratch_database(args.database_url) as database_url:
-        redis = Redis.from_url(args.redis_url)
-        redis.flushdb()
+    with (
+        scratch_database(args.database_url, "revisit_chat_bench") as database_url,
+        scratch_redis(args.redis_url),
+    ):
         config = app_config(database_url, args.redis_url)
         widget_key, shoppers = seed(config, args.connections)
         env = dict(os.environ, **config)
@@ -436,16 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             for process in processes:
                 process.stop()
-            redis.flushdb()
     for goal in report(result, args.messages):
         print(goal.line())
     return 0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_ready(port: int, process: subprocess.Popen) -> None:
@@ -461,29 +422,6 @@ def _wait_ready(port: int, process: subprocess.Popen) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 if __name__ == "__main__":

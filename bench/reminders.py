@@ -51,15 +51,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import flask_migrate
-import psycopg
-from cryptography.fernet import Fernet
+from common import (
+    Goal,
+    add_store_arguments,
+    base_config,
+    insert_rows,
+    percentile,
+    positive,
+    scratch_database,
+    scratch_redis,
+    served,
+    start_revisit,
+)
 from flask import Flask
-from psycopg import sql
-from redis import Redis
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
 import plugin
@@ -88,8 +95,6 @@ from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 SHOP_DOMAIN = "bench-reminders.myshopify.com"
 API_KEY = "bench-reminders-api-key"
@@ -101,7 +106,6 @@ VARIANTS = ((808950810, "Oolong", "450.00"), (808950820, "Matcha", "680.00"))
 # planting; the workers are up and idle by then.
 LEAD_SECONDS = 8.0
 DRAIN_TIMEOUT = 60.0
-ROWS_PER_INSERT = 2000
 
 GOAL_RATIO = 20.0
 GOAL_RATE = 300.0
@@ -114,68 +118,16 @@ _FIELD = re.compile(r"(\w+)=([0-9.]+)")
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="an existing database to connect to; the scratch one is made there",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    )
-    parser.add_argument("--carts", type=_positive, default=10_000)
+    add_store_arguments(parser, DEFAULT_REDIS_URL)
+    parser.add_argument("--carts", type=positive, default=10_000)
     parser.add_argument("--spread", type=float, default=60.0, help="seconds")
-    parser.add_argument("--baseline-carts", type=_positive, default=300)
+    parser.add_argument("--baseline-carts", type=positive, default=300)
     parser.add_argument("--latency", type=float, default=0.05, help="LINE's answer")
-    parser.add_argument("--workers", type=_positive, default=1)
+    parser.add_argument("--workers", type=positive, default=1)
     return parser.parse_args(argv)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 # ----------------------------------------------------------- environment
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """Create ``revisit_bench_reminders_<pid>``; drop it afterwards."""
-    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"revisit_bench_reminders_{os.getpid()}"
-    _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-    _admin(admin_url, "CREATE DATABASE {}", name)
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-
-
-def _admin(admin_url: str, statement: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-
-@contextmanager
-def scratch_redis(url: str) -> Iterator[Redis]:
-    redis = Redis.from_url(url)
-    redis.flushdb()
-    try:
-        yield redis
-    finally:
-        redis.flushdb()
-        redis.close()
-
-
-@contextmanager
-def served(fake: FakeShopifyPlatform) -> Iterator[str]:
-    url = fake.serve()
-    try:
-        yield url
-    finally:
-        fake.shutdown()
 
 
 class KeepAliveHandler(QuietRequestHandler):
@@ -257,15 +209,9 @@ def app_environment(
     database_url: str, redis_url: str, shopify_url: str, line_url: str
 ) -> dict[str, str]:
     return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-secret-key",
-        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "SHOPIFY_API_KEY": API_KEY,
-        "SHOPIFY_API_SECRET": API_SECRET,
+        **base_config(database_url, redis_url, api_key=API_KEY, api_secret=API_SECRET),
         "SHOPIFY_BASE_URL": shopify_url,
         "LINE_API_BASE_URL": line_url,
-        "APP_URL": "https://bench.invalid",
         "REVISIT_DEMO": "0",
         # The sweep is the safety net for wake-ups Redis lost; here it would
         # wake a lagging baseline's sends with batched jobs, measuring a mix.
@@ -331,7 +277,7 @@ def plant_shoppers(app: Flask, shop_id: int, count: int) -> list[int]:
     """``count`` bound visitors, each with a two-line cart; returns cart ids."""
     now = datetime.now(UTC)
     with app.app_context():
-        _insert(
+        insert_rows(
             Visitor,
             [
                 {
@@ -345,7 +291,7 @@ def plant_shoppers(app: Flask, shop_id: int, count: int) -> list[int]:
             ],
         )
         visitors = _ids(select(Visitor.id).order_by(Visitor.id))
-        _insert(
+        insert_rows(
             ChannelBinding,
             [
                 {
@@ -360,7 +306,7 @@ def plant_shoppers(app: Flask, shop_id: int, count: int) -> list[int]:
                 for n, visitor_id in enumerate(visitors)
             ],
         )
-        _insert(
+        insert_rows(
             Cart,
             [
                 {
@@ -377,7 +323,7 @@ def plant_shoppers(app: Flask, shop_id: int, count: int) -> list[int]:
             ],
         )
         carts = _ids(select(Cart.id).order_by(Cart.id))
-        _insert(
+        insert_rows(
             LineItem,
             [
                 {
@@ -418,7 +364,7 @@ def plant_sends(app: Flask, shop_id: int, phase: Phase, start: datetime) -> None
                 select(Cart.id, Cart.visitor_id).where(Cart.id.in_(phase.carts))
             ).all()
         )
-        _insert(
+        insert_rows(
             ReminderRun,
             [
                 {
@@ -459,7 +405,7 @@ def plant_sends(app: Flask, shop_id: int, phase: Phase, start: datetime) -> None
                     "updated_at": start,
                 }
             )
-        _insert(ReminderSend, sends)
+        insert_rows(ReminderSend, sends)
         db.session.commit()
         # A live database's tables have statistics (autovacuum analyzes
         # them); without them the planner takes rows just planted for a few
@@ -508,11 +454,6 @@ def _in_app(app: Flask, function, *args) -> object:  # noqa: ANN001, ANN002
         return function(*args)
 
 
-def _insert(model: type, rows: list[dict]) -> None:
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        db.session.execute(insert(model), rows[start : start + ROWS_PER_INSERT])
-
-
 def _ids(query) -> list[int]:  # noqa: ANN001
     return list(db.session.scalars(query))
 
@@ -525,18 +466,7 @@ class Workers:
 
     def __init__(self, env: dict[str, str], count: int, log_dir: Path) -> None:
         self.logs = [log_dir / f"worker-{n}.log" for n in range(count)]
-        self.processes = []
-        for path in self.logs:
-            with path.open("wb") as log:
-                self.processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "plugin.cli", "worker"],
-                        cwd=ROOT,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
+        self.processes = [start_revisit(["worker"], env, path) for path in self.logs]
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until each worker's webhook dispatcher listens: a work-horse forked
@@ -601,7 +531,7 @@ class Result:
 
     @property
     def p99_lateness(self) -> float:
-        return _percentile(self.lateness, 99)
+        return percentile(self.lateness, 99)
 
 
 def run_phase(
@@ -697,14 +627,6 @@ def _busiest_second(times: list[float]) -> int:
     return busiest
 
 
-def _percentile(values: list[float], percent: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    index = max(0, math.ceil(percent / 100 * len(ordered)) - 1)
-    return ordered[index]
-
-
 # ---------------------------------------------------------------- report
 
 
@@ -717,7 +639,7 @@ def report(batched: Result, plain: Result, args: argparse.Namespace) -> None:
         ("jobs / batches", lambda r: f"{r.batches}"),
         ("busy seconds", lambda r: f"{r.busy_seconds:.1f}"),
         ("sends/s per process", lambda r: f"{r.rate_per_process:.1f}"),
-        ("p50 lateness (s)", lambda r: f"{_percentile(r.lateness, 50):.3f}"),
+        ("p50 lateness (s)", lambda r: f"{percentile(r.lateness, 50):.3f}"),
         ("p99 lateness (s)", lambda r: f"{r.p99_lateness:.3f}"),
         ("max lateness (s)", lambda r: f"{max(r.lateness, default=0):.3f}"),
         ("429s", lambda r: f"{r.throttled}"),
@@ -765,7 +687,7 @@ def report(batched: Result, plain: Result, args: argparse.Namespace) -> None:
 
 
 def _goal(name: str, figure: str, target: str, met: bool) -> None:
-    print(f"goal {name}: {figure} (target {target}) {'met' if met else 'missed'}")
+    print(Goal(name, figure, target, met).line())
 
 
 # ------------------------------------------------------------------ main
@@ -777,7 +699,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shopify = FakeShopifyPlatform(API_KEY, API_SECRET)
     with (
         line_server(args.latency) as line,
-        scratch_database(args.database_url) as database_url,
+        scratch_database(args.database_url, "revisit_bench_reminders") as database_url,
         scratch_redis(args.redis_url),
         served(shopify) as shopify_url,
         tempfile.TemporaryDirectory(prefix="bench-reminders-") as log_dir,

@@ -84,7 +84,6 @@ import os
 import random
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -98,15 +97,30 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import flask_migrate
 import psycopg
-from cryptography.fernet import Fernet
+from common import (
+    Goal,
+    add_onsite_rules,
+    add_store_arguments,
+    base_config,
+    child_pids,
+    free_port,
+    insert_rows,
+    percentile,
+    positive,
+    read_answer,
+    resident_bytes,
+    scratch_database,
+    scratch_redis,
+    served,
+    start_revisit,
+    stop,
+)
 from flask import Flask
-from psycopg import sql
 from redis import Redis
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 import plugin
@@ -118,7 +132,6 @@ from engine.chat.models import SHOPPER
 from engine.chat.shopper import stream_token
 from engine.commerce.models import Cart
 from engine.db import db
-from engine.onsite.rules import create_message
 from engine.reminders import flow_for, update_flow
 from engine.runtime import QUEUE_NAMES
 from engine.shops.install import record_install
@@ -137,9 +150,7 @@ from plugin.sandbox.shopify_platform import (
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "bench-soak-api-key"
 API_SECRET = "bench-soak-api-secret"
@@ -185,7 +196,6 @@ REQUEST_TIMEOUT = 30.0
 IDLE_SECONDS = 1.0
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 40.0
-ROWS_PER_INSERT = 2000
 SETTLED_WEBHOOKS = ("applied", "ignored", "duplicate")
 
 
@@ -194,7 +204,7 @@ SETTLED_WEBHOOKS = ("applied", "ignored", "duplicate")
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=_positive, default=120)
+    parser.add_argument("--seconds", type=positive, default=120)
     parser.add_argument("--page-rate", type=float, default=20.0, help="per second")
     parser.add_argument("--events-rate", type=float, default=20.0, help="per second")
     parser.add_argument("--webhook-rate", type=float, default=1.0, help="per second")
@@ -205,7 +215,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="reminders falling due per second, in the middle 60 %% of the run",
     )
-    parser.add_argument("--chat-shoppers", type=_positive, default=60)
+    parser.add_argument("--chat-shoppers", type=positive, default=60)
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--line-latency", type=float, default=0.15, help="seconds")
     parser.add_argument("--sample-every", type=float, default=3.0, help="seconds")
@@ -215,14 +225,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="keep the app's logs here (by default they go with a scratch folder)",
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="an existing database to connect to; the scratch one is made there",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    )
+    add_store_arguments(parser, DEFAULT_REDIS_URL)
     args = parser.parse_args(argv)
     if args.streams > args.chat_shoppers:
         parser.error("--streams may not exceed --chat-shoppers")
@@ -233,67 +236,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 # ----------------------------------------------------------- environment
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """Create ``revisit_bench_soak_<pid>`` next to ``admin_url``; drop it after."""
-    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"revisit_bench_soak_{os.getpid()}"
-    _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-    _admin(admin_url, "CREATE DATABASE {}", name)
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-
-
-def _admin(admin_url: str, statement: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-
-@contextmanager
-def scratch_redis(url: str) -> Iterator[Redis]:
-    redis = Redis.from_url(url)
-    redis.flushdb()
-    try:
-        yield redis
-    finally:
-        redis.flushdb()
-        redis.close()
-
-
-@contextmanager
-def served(shopify: FakeShopifyPlatform) -> Iterator[str]:
-    url = shopify.serve()
-    try:
-        yield url
-    finally:
-        shopify.shutdown()
 
 
 def app_environment(
     database_url: str, redis_url: str, shopify_url: str, line_url: str
 ) -> dict[str, str]:
     return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "SHOPIFY_API_KEY": API_KEY,
-        "SHOPIFY_API_SECRET": API_SECRET,
+        **base_config(
+            database_url,
+            redis_url,
+            secret_key=SECRET_KEY,
+            api_key=API_KEY,
+            api_secret=API_SECRET,
+        ),
         "SHOPIFY_BASE_URL": shopify_url,
         "LINE_API_BASE_URL": line_url,
-        "APP_URL": "https://bench.invalid",
         "REVISIT_DEMO": "0",
         # Every request comes from 127.0.0.1; see the module's docstring.
         "WIDGET_RATE_LIMITS": "off",
@@ -475,28 +433,13 @@ def open_shop(shopify: FakeShopifyPlatform, number: int) -> SoakShop:
         )
     )
     db.session.commit()
-    _add_rules(shop)
+    add_onsite_rules(shop)
     _one_step_flow(shop)
     tokens = tuple(
         issue_token(SECRET_KEY, shop.id, new_public_id())
         for _ in range(VISITORS_PER_SHOP)
     )
     return SoakShop(shop.id, domain, shop.widget_key, tokens)
-
-
-def _add_rules(shop: Shop) -> None:
-    texts = {"zh-TW": {"title": "歡迎回來"}, "en": {"title": "Welcome back"}}
-    create_message(shop, name="Everywhere", kind="text", texts=texts)
-    create_message(
-        shop,
-        name="Returning, on products",
-        kind="text",
-        texts=texts,
-        url_match="wildcard",
-        url_value="/products/*",
-        audience="returning",
-        cap_per_visitor=3,
-    )
 
 
 def _one_step_flow(shop: Shop) -> None:
@@ -561,7 +504,7 @@ def plant_reminder_carts(
         for number in range(count)
     ]
     now = datetime.now(UTC)
-    _insert(
+    insert_rows(
         Visitor,
         [
             {
@@ -581,7 +524,7 @@ def plant_reminder_carts(
             )
         ).all()
     )
-    _insert(
+    insert_rows(
         ChannelBinding,
         [
             {
@@ -598,7 +541,7 @@ def plant_reminder_carts(
     )
     # The widget's cart event linked each cart to its visitor before the
     # platform's news of it, as in the storefront.
-    _insert(
+    insert_rows(
         Cart,
         [
             {
@@ -616,11 +559,6 @@ def plant_reminder_carts(
     return carts
 
 
-def _insert(model: type, rows: list[dict]) -> None:
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        db.session.execute(insert(model), rows[start : start + ROWS_PER_INSERT])
-
-
 # ------------------------------------------------------------- processes
 
 
@@ -629,7 +567,7 @@ class AppProcesses:
     each logging to a file of its own."""
 
     def __init__(self, env: dict[str, str], log_dir: Path, streams: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.logs = {
             "web": log_dir / "web.log",
             **{f"worker-{n}": log_dir / f"worker-{n}.log" for n in (1, 2)},
@@ -643,9 +581,9 @@ class AppProcesses:
             "--threads=4",
             f"--chat-streams={streams + 10}",
         ]
-        self.web = _revisit(serve, env, self.logs["web"])
+        self.web = start_revisit(serve, env, self.logs["web"])
         self.workers = [
-            _revisit(["worker"], env, self.logs[f"worker-{n}"]) for n in (1, 2)
+            start_revisit(["worker"], env, self.logs[f"worker-{n}"]) for n in (1, 2)
         ]
 
     def wait_ready(self) -> None:
@@ -659,7 +597,7 @@ class AppProcesses:
                 )
             time.sleep(0.2)
         # Each gunicorn worker imports the app on its own; wait for both.
-        while len(_children(self.web.pid)) < 2:
+        while len(child_pids(self.web.pid)) < 2:
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start its 2 workers.")
             time.sleep(0.2)
@@ -668,23 +606,23 @@ class AppProcesses:
         """Every process of the app now, by pid: web master, web worker, worker,
         worker child (RQ's scheduler, or a work-horse for one job)."""
         found = {self.web.pid: "web master"}
-        for pid in _children(self.web.pid):
+        for pid in child_pids(self.web.pid):
             found[pid] = "web worker"
         for number, worker in enumerate(self.workers, start=1):
             found[worker.pid] = f"worker {number}"
-            for pid in _children(worker.pid):
+            for pid in child_pids(worker.pid):
                 found[pid] = f"worker {number} child"
         return found
 
     def stop_web(self) -> None:
-        _stop(self.web)
+        stop(self.web, STOP_TIMEOUT)
 
     def stop_workers(self) -> None:
         for process in self.workers:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.workers:
-            _stop(process)
+            stop(process, STOP_TIMEOUT)
 
     def jobs_done(self) -> int:
         """Jobs the workers have finished so far, as their logs say."""
@@ -697,17 +635,6 @@ class AppProcesses:
         return sum(
             path.read_text(errors="replace").count("Traceback (most recent call last)")
             for path in self.logs.values()
-        )
-
-
-def _revisit(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "plugin.cli", *arguments],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
         )
 
 
@@ -724,12 +651,6 @@ def running_app(
         app.stop_workers()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for_line(path: Path, text: str, deadline: float) -> None:
     while text not in path.read_text(errors="replace"):
         if time.monotonic() > deadline:
@@ -744,40 +665,6 @@ def _answers_healthz(port: int) -> bool:
             return b" 200 " in probe.recv(200)
     except OSError:
         return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        logger.warning("process %d did not stop; killing it", process.pid)
-        process.kill()
-        process.wait()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _rss(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 # ----------------------------------------------------------------- memory
@@ -803,7 +690,7 @@ class Samples:
 
     def sample(self, app: AppProcesses, redis: Redis, at: float) -> None:
         for pid, role in app.roles().items():
-            rss = _rss(pid)
+            rss = resident_bytes(pid)
             if rss is not None:
                 entry = self.series.setdefault(pid, Series(pid, role))
                 entry.samples.append((at, rss))
@@ -932,7 +819,7 @@ class Connection:
                 )
             self.writer.write(payload)
             status, keep_alive = await asyncio.wait_for(
-                _read_answer(self.reader), REQUEST_TIMEOUT
+                read_answer(self.reader), REQUEST_TIMEOUT
             )
         except (OSError, EOFError, TimeoutError, ValueError, IndexError):
             self.close()
@@ -946,18 +833,6 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
-
-
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-    status = int(head.split(" ", 2)[1])
-    length = 0
-    for line in head.split("\r\n"):
-        if line.startswith("content-length:"):
-            length = int(line.split(":", 1)[1])
-    if length:
-        await reader.readexactly(length)
-    return status, "\r\nconnection: close" not in head
 
 
 @dataclass
@@ -1745,32 +1620,12 @@ def _reminder_outcome(
 
 
 @dataclass(frozen=True)
-class Goal:
-    name: str
-    figure: str
-    target: str
-    met: bool
-
-    def line(self) -> str:
-        verdict = "met" if self.met else "missed"
-        return f"goal {self.name}: {self.figure} (target {self.target}) {verdict}"
-
-
-@dataclass(frozen=True)
 class Outcome:
     result: LoadResult
     drained: Drain
     accounts: list[Account]
     reminders: ReminderBooks
     errors_logged: int
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile; NaN of nothing."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def report(args: argparse.Namespace, plan: Plan, outcome: Outcome) -> list[Goal]:
@@ -1959,7 +1814,7 @@ def soak(args: argparse.Namespace) -> tuple[Plan, Outcome]:
     channels = [line_channel(number) for number in range(SHOP_COUNT)]
     with (
         line_server(args.line_latency, channels) as line,
-        scratch_database(args.database_url) as database_url,
+        scratch_database(args.database_url, "revisit_bench_soak") as database_url,
         scratch_redis(args.redis_url) as redis,
         served(shopify) as shopify_url,
         tempfile.TemporaryDirectory(prefix="revisit-soak-") as scratch,

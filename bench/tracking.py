@@ -42,8 +42,6 @@ import json
 import logging
 import math
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,18 +53,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import flask_migrate
 import psycopg
+from common import (
+    Goal,
+    add_onsite_rules,
+    add_store_arguments,
+    base_config,
+    free_port,
+    percentile,
+    positive,
+    read_answer,
+    scratch_database,
+    scratch_redis,
+    stop,
+)
 from flask import Flask, Response
 from gunicorn.app.base import BaseApplication
-from psycopg import sql
 from redis import Redis
 
 import plugin
 from engine.db import db, utcnow
-from engine.onsite.rules import create_message
 from engine.shops.models import Shop
 from engine.tracking.buffer import QUEUE_KEY
 from engine.tracking.drain import LOCK_KEY
@@ -82,7 +90,6 @@ SECRET_KEY = "bench-secret-key"
 SHOPS = tuple(f"bench-store-{n}.myshopify.com" for n in range(4))
 VISITORS_PER_SHOP = 250
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 REQUEST_TIMEOUT = 30.0
 READY_TIMEOUT = 30.0
@@ -99,76 +106,26 @@ GOAL_P99_MS = 50.0
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="an existing database to connect to; the scratch one is made there",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    )
-    parser.add_argument("--requests", type=_positive, default=2000)
-    parser.add_argument("--rounds", type=_positive, default=5)
-    parser.add_argument("--chunk", type=_positive, default=200)
-    parser.add_argument("--concurrency", type=_positive, default=16)
-    parser.add_argument("--seconds", type=_positive, default=10)
-    parser.add_argument("--workers", type=_positive, default=2)
-    parser.add_argument("--threads", type=_positive, default=4)
+    add_store_arguments(parser, DEFAULT_REDIS_URL)
+    parser.add_argument("--requests", type=positive, default=2000)
+    parser.add_argument("--rounds", type=positive, default=5)
+    parser.add_argument("--chunk", type=positive, default=200)
+    parser.add_argument("--concurrency", type=positive, default=16)
+    parser.add_argument("--seconds", type=positive, default=10)
+    parser.add_argument("--workers", type=positive, default=2)
+    parser.add_argument("--threads", type=positive, default=4)
     # Internal: the processes this script starts for itself.
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--drain-worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 # ----------------------------------------------------------- environment
 
 
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"revisit_bench_tracking_{os.getpid()}"
-    _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-    _admin(admin_url, "CREATE DATABASE {}", name)
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-
-
-def _admin(admin_url: str, statement: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-
-@contextmanager
-def scratch_redis(url: str) -> Iterator[Redis]:
-    redis = Redis.from_url(url)
-    redis.flushdb()
-    try:
-        yield redis
-    finally:
-        redis.flushdb()
-        redis.close()
-
-
 def app_config(database_url: str, redis_url: str) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
     return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "SHOPIFY_API_KEY": "bench-shopify-api-key",
-        "SHOPIFY_API_SECRET": "bench-shopify-api-secret",
-        "APP_URL": "https://bench.invalid",
+        **base_config(database_url, redis_url, secret_key=SECRET_KEY),
         # Every request comes from one address and few visitors: budgets no
         # bench can exhaust, so the limiter's cost is measured, not its refusals.
         "WIDGET_RATE_LIMIT_IP": "1000000/1",
@@ -195,7 +152,7 @@ def prepare(config: dict[str, str]) -> list[BenchShop]:
             shop = Shop(shop_domain=domain, installed_at=utcnow())
             db.session.add(shop)
             db.session.commit()
-            _add_rules(shop)
+            add_onsite_rules(shop)
             tokens = tuple(
                 issue_token(SECRET_KEY, shop.id, new_public_id())
                 for _ in range(VISITORS_PER_SHOP)
@@ -204,21 +161,6 @@ def prepare(config: dict[str, str]) -> list[BenchShop]:
         db.session.remove()
         db.engine.dispose()
     return shops
-
-
-def _add_rules(shop: Shop) -> None:
-    texts = {"zh-TW": {"title": "歡迎回來"}, "en": {"title": "Welcome back"}}
-    create_message(shop, name="Everywhere", kind="text", texts=texts)
-    create_message(
-        shop,
-        name="Returning, on products",
-        kind="text",
-        texts=texts,
-        url_match="wildcard",
-        url_value="/products/*",
-        audience="returning",
-        cap_per_visitor=3,
-    )
 
 
 # ------------------------------------------------------ child processes
@@ -284,7 +226,7 @@ class Processes:
 
 @contextmanager
 def running(args: argparse.Namespace, config: dict[str, str]) -> Iterator[Processes]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **config}
     me = [sys.executable, str(Path(__file__).resolve())]
     server = subprocess.Popen(
@@ -302,13 +244,7 @@ def running(args: argparse.Namespace, config: dict[str, str]) -> Iterator[Proces
         yield Processes(port, server, worker)
     finally:
         for process in (server, worker):
-            _stop(process)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+            stop(process, STOP_TIMEOUT)
 
 
 def _wait_ready(port: int, process: subprocess.Popen) -> None:
@@ -324,17 +260,6 @@ def _wait_ready(port: int, process: subprocess.Popen) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"the server did not answer within {READY_TIMEOUT:g} s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        logger.warning("process %d did not stop; killing it", process.pid)
-        process.kill()
-        process.wait()
 
 
 # --------------------------------------------------------------- requests
@@ -462,7 +387,7 @@ class Connection:
                 )
             self.writer.write(payload)
             status, keep_alive = await asyncio.wait_for(
-                _read_answer(self.reader), REQUEST_TIMEOUT
+                read_answer(self.reader), REQUEST_TIMEOUT
             )
         except (OSError, EOFError, TimeoutError, ValueError):
             self.close()
@@ -475,19 +400,6 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
-
-
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-    status = int(head.split(" ", 2)[1])
-    length = 0
-    keep_alive = "\r\nconnection: close" not in head
-    for line in head.split("\r\n"):
-        if line.startswith("content-length:"):
-            length = int(line.split(":", 1)[1])
-    if length:
-        await reader.readexactly(length)
-    return status, keep_alive
 
 
 async def _closed_loop(connections: list[Connection], payloads: Sequence[bytes]):
@@ -610,12 +522,6 @@ def cpu_per_request(server_pid: int, port: int, concurrency: int, payloads) -> f
 # ---------------------------------------------------------------- measure
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 @dataclass
 class Ledger:
     """Which client event ids the server accepted."""
@@ -730,7 +636,7 @@ def measure(
 
     logger.info("stopping the server gracefully, then draining")
     stopped = time.monotonic()
-    _stop(processes.server)
+    stop(processes.server, STOP_TIMEOUT)
     left = _wait_drained(redis)
     drained_in = time.monotonic() - stopped
     rows, found, duplicates = audit(database_url, ledger.accepted)
@@ -780,18 +686,6 @@ def audit(database_url: str, accepted: set[str]) -> tuple[int, int, int]:
 
 
 # ----------------------------------------------------------------- report
-
-
-@dataclass(frozen=True)
-class Goal:
-    name: str
-    figure: str
-    target: str
-    met: bool
-
-    def line(self) -> str:
-        verdict = "met" if self.met else "missed"
-        return f"goal {self.name}: {self.figure} (target {self.target}) {verdict}"
 
 
 def report(args: argparse.Namespace, results: Results) -> list[Goal]:
@@ -859,7 +753,7 @@ def report(args: argparse.Namespace, results: Results) -> list[Goal]:
 
 
 def bench(args: argparse.Namespace) -> list[Goal]:
-    with scratch_database(args.database_url) as database_url:
+    with scratch_database(args.database_url, "revisit_bench_tracking") as database_url:
         with scratch_redis(args.redis_url) as redis:
             config = app_config(database_url, args.redis_url)
             shops = prepare(config)

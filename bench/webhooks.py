@@ -42,10 +42,8 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 import os
 import pstats
-import signal
 import socket
 import statistics
 import subprocess
@@ -60,13 +58,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import flask_migrate
 import psycopg
+from common import (
+    Goal,
+    add_store_arguments,
+    base_config,
+    percentile,
+    positive,
+    scratch_database,
+    scratch_redis,
+    stop,
+)
 from flask import Flask, Response
 from gunicorn.app.base import BaseApplication
-from psycopg import sql
 from redis import Redis
 from rq import Queue
 
@@ -86,7 +92,6 @@ SHOPIFY_SECRET = "bench-shopify-api-secret"
 SHOPS = tuple(f"bench-store-{n}.myshopify.com" for n in range(4))
 SAMPLE_PAYLOAD = Path(plugin.__file__).parent / "sandbox/payloads/checkouts_update.json"
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 REQUEST_TIMEOUT = 30.0
 READY_TIMEOUT = 30.0
@@ -104,29 +109,22 @@ PROFILE_DIR_ENV = "REVISIT_BENCH_PROFILE_DIR"
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="an existing database to connect to; the scratch one is made there",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    )
+    add_store_arguments(parser, DEFAULT_REDIS_URL)
     parser.add_argument(
         "--requests",
-        type=_positive,
+        type=positive,
         default=1000,
         help="requests of each kind per round, and deliveries in the burst",
     )
     parser.add_argument(
-        "--concurrency", type=_positive, default=16, help="keep-alive connections"
+        "--concurrency", type=positive, default=16, help="keep-alive connections"
     )
     parser.add_argument(
-        "--rounds", type=_positive, default=5, help="throughput rounds (median)"
+        "--rounds", type=positive, default=5, help="throughput rounds (median)"
     )
     parser.add_argument(
         "--chunk",
-        type=_positive,
+        type=positive,
         default=100,
         help="requests per chunk when bare and webhook requests alternate",
     )
@@ -137,10 +135,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="sent webhook ids to deliver again at the end",
     )
     parser.add_argument(
-        "--workers", type=_positive, default=2, help="gunicorn worker processes"
+        "--workers", type=positive, default=2, help="gunicorn worker processes"
     )
     parser.add_argument(
-        "--threads", type=_positive, default=4, help="gthread threads per worker"
+        "--threads", type=positive, default=4, help="gthread threads per worker"
     )
     parser.add_argument(
         "--profile",
@@ -153,58 +151,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 # ----------------------------------------------------------- environment
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """Create ``revisit_bench_<pid>`` next to ``admin_url``; drop it afterwards."""
-    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"revisit_bench_{os.getpid()}"
-    _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-    _admin(admin_url, "CREATE DATABASE {}", name)
-    try:
-        parts = urlsplit(admin_url)
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        _admin(admin_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
-
-
-def _admin(admin_url: str, statement: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-
-@contextmanager
-def scratch_redis(url: str) -> Iterator[Redis]:
-    redis = Redis.from_url(url)
-    redis.flushdb()
-    try:
-        yield redis
-    finally:
-        redis.flushdb()
-        redis.close()
-
-
-def app_config(database_url: str, redis_url: str) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
-    return {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-secret-key",
-        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "SHOPIFY_API_KEY": "bench-shopify-api-key",
-        "SHOPIFY_API_SECRET": SHOPIFY_SECRET,
-        "APP_URL": "https://bench.invalid",
-    }
 
 
 def migrate(config: dict[str, str]) -> None:
@@ -325,7 +272,7 @@ def running_server(
         )
         yield Server(port, process.pid)
     finally:
-        _stop(process)
+        stop(process, STOP_TIMEOUT, "server")
 
 
 def _spawn_server(
@@ -365,17 +312,6 @@ def _answers(port: int, probe: list[bytes]) -> bool:
         return burst(port, 1, probe).statuses == [200]
     except OSError:
         return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        logger.warning("server %d did not stop; killing it", process.pid)
-        process.kill()
-        process.wait()
 
 
 # ---------------------------------------------------------- deliveries
@@ -1031,18 +967,6 @@ def _short(path: str) -> str:
 # -------------------------------------------------------------- report
 
 
-@dataclass(frozen=True)
-class Goal:
-    name: str
-    figure: str
-    target: str
-    met: bool
-
-    def line(self) -> str:
-        verdict = "met" if self.met else "missed"
-        return f"goal {self.name}: {self.figure} (target {self.target}) {verdict}"
-
-
 @dataclass
 class Results:
     rounds: list[Round]
@@ -1055,12 +979,6 @@ class Results:
     @property
     def ratio(self) -> float:
         return statistics.median(item.ratio for item in self.rounds)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def print_rounds(args: argparse.Namespace, results: Results) -> None:
@@ -1171,9 +1089,11 @@ def measure(
 
 
 def bench(args: argparse.Namespace, profile_dir: Path | None) -> list[Goal]:
-    with scratch_database(args.database_url) as database_url:
+    with scratch_database(args.database_url, "revisit_bench") as database_url:
         with scratch_redis(args.redis_url) as redis:
-            config = app_config(database_url, args.redis_url)
+            config = base_config(
+                database_url, args.redis_url, api_secret=SHOPIFY_SECRET
+            )
             migrate(config)
             with (
                 running_dispatcher(config),
