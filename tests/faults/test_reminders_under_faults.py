@@ -25,6 +25,7 @@ from rq.registry import ScheduledJobRegistry
 
 from engine.binding.models import MESSENGER
 from engine.reminders import clock
+from engine.reminders.dispatch import CONCURRENCY
 from engine.reminders.sweep import CLAIM_LEASE
 from engine.runtime import current
 from engine.shops.models import Shop
@@ -52,20 +53,22 @@ logger = logging.getLogger(__name__)
 def test_worker_killed_mid_send_sends_each_reminder_once(
     reminder_shop: Shop, line: FakeLinePlatform, processes: Processes
 ) -> None:
-    # given 60 carts whose first reminder falls due in a second, and LINE
-    # taking 0.3 s per push (one batch sends 24 at a time)
+    # given a batch's worth of carts and a dozen more (one batch sends
+    # CONCURRENCY at a time) whose first reminder falls due in a second, and
+    # LINE taking 0.3 s per push
     shop = reminder_shop
+    carts = 2 * CONCURRENCY + 12
     line.set_latency(0.3)
     worker = processes.worker()
-    shoppers = carts_due_in(shop, 60, seconds=1)
+    shoppers = carts_due_in(shop, carts, seconds=1)
 
     # when the worker, its work-horse and its scheduler are killed once LINE
-    # has accepted the first 24, with the next ones on their way
-    wait_until(lambda: line.accepted_count >= 24, 30, "LINE to accept 24")
+    # has accepted the first round, with the second on its way
+    wait_until(lambda: line.accepted_count >= CONCURRENCY, 30, "LINE's first round")
     worker.kill()
     time.sleep(1)  # what was on its way reaches LINE
     accepted_by_the_dead = line.accepted_count
-    assert count_status(shop) == {"sending": 60}
+    assert count_status(shop) == {"sending": carts}
 
     # and a new worker starts; once the dead worker's claims have expired
     # the minute's sweep releases them
@@ -84,7 +87,7 @@ def test_worker_killed_mid_send_sends_each_reminder_once(
     # then each shopper got one push; what LINE had already accepted was
     # answered 409 on the retry and counted as sent, not sent again
     assert_line_sent_each_once(shop, line, shoppers)
-    assert 24 <= accepted_by_the_dead < 60
+    assert CONCURRENCY <= accepted_by_the_dead < carts
     duplicates = [send for send in first_steps(shop) if send.duplicate]
     assert len(duplicates) == line.count_calls(409) == accepted_by_the_dead
 
