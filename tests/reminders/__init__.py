@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from engine.commerce.models import Cart, Order
 from engine.db import db
 from engine.reminders import clock
 from engine.reminders.models import ReminderRun, ReminderSend
+from engine.reminders.sweep import enqueue_due_reminders
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
@@ -28,6 +29,9 @@ LINE_TOKEN = "line-access-token-for-tests"
 PAGE_ID = "1000000001"
 PAGE_TOKEN = "page-access-token-for-tests"
 TAIPEI = ZoneInfo("Asia/Taipei")
+# A new shop's abandonment wait, and its first step's delay.
+WAIT = timedelta(minutes=30)
+HOUR = timedelta(hours=1)
 
 # Products of the test shop: (product id, title, [(variant id, title, price)]).
 OOLONG = 632910392
@@ -42,6 +46,11 @@ KETTLE_STEEL = 808950830
 def taipei(day: int, hour: int, minute: int = 0) -> datetime:
     """A moment in December 2026, Taipei time, as an aware UTC datetime."""
     return datetime(2026, 12, day, hour, minute, tzinfo=TAIPEI).astimezone(UTC)
+
+
+def kick() -> None:
+    """The sweep, with no grace: wake a worker for everything due now."""
+    enqueue_due_reminders(grace=timedelta())
 
 
 def move_clock_to(moment: datetime) -> datetime:

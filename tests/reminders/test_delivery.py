@@ -29,12 +29,15 @@ from plugin.sandbox.messenger_platform import FakeMessengerPlatform
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
 from tests.conftest import SHOP_DOMAIN
 from tests.reminders import (
+    HOUR,
     KETTLE,
     KETTLE_STEEL,
     LINE_CHANNEL_ID,
     MATCHA_TIN,
     OOLONG_100G,
     PAGE_ID,
+    WAIT,
+    kick,
     leave_cart,
     line_user_id,
     make_shopper,
@@ -46,14 +49,6 @@ from tests.reminders import (
     wait_for,
 )
 from tests.webhooks import post_webhook
-
-WAIT = timedelta(minutes=30)
-HOUR = timedelta(hours=1)
-
-
-def kick() -> None:
-    """The sweep, with no grace: wake a worker for everything due now."""
-    enqueue_due_reminders(grace=timedelta())
 
 
 def pushes(line: FakeLinePlatform, user_id: str) -> list[list[dict]]:

@@ -14,7 +14,9 @@ from engine.reminders.errors import FlowValidationError
 from engine.reminders.sweep import enqueue_due_reminders
 from tests.conftest import run_jobs
 from tests.reminders import (
+    HOUR,
     OOLONG_100G,
+    WAIT,
     leave_cart,
     make_shopper,
     move_clock_to,
@@ -22,9 +24,6 @@ from tests.reminders import (
     sends_of,
     taipei,
 )
-
-WAIT = timedelta(minutes=30)
-HOUR = timedelta(hours=1)
 
 
 def _steps(**changes: dict) -> list[dict]:

@@ -21,7 +21,9 @@ from engine.tracking.writer import write_batch
 from engine.visitors.models import Visitor
 from tests.conftest import run_jobs
 from tests.reminders import (
+    HOUR,
     OOLONG_100G,
+    WAIT,
     cart_payload,
     line_user_id,
     make_shopper,
@@ -33,8 +35,6 @@ from tests.reminders import (
 )
 from tests.tracking import widget_event
 
-WAIT = timedelta(minutes=30)
-HOUR = timedelta(hours=1)
 # The default flow's steps fall 1 h, 8 h and 23 h after abandonment.
 STEP_3 = WAIT + 23 * HOUR
 RECHECK = "engine.reminders.rechecks.recheck_carts"

@@ -16,12 +16,14 @@ from engine.reminders.orders_waiting import (
     ORDER_WAIT_LIMIT,
     shops_with_orders_waiting,
 )
-from engine.reminders.sweep import enqueue_due_reminders
 from engine.shops.models import Shop
 from engine.webhooks.models import APPLIED, RECEIVED, WebhookDelivery
 from plugin.sandbox.line_platform import FakeLinePlatform
 from tests.reminders import (
+    HOUR,
     OOLONG_100G,
+    WAIT,
+    kick,
     leave_cart,
     make_shopper,
     move_clock_to,
@@ -31,14 +33,6 @@ from tests.reminders import (
     taipei,
     wait_for,
 )
-
-WAIT = timedelta(minutes=30)
-HOUR = timedelta(hours=1)
-
-
-def kick() -> None:
-    """The sweep, with no grace: wake a worker for everything due now."""
-    enqueue_due_reminders(grace=timedelta())
 
 
 def record_delivery(

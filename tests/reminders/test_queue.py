@@ -22,7 +22,9 @@ from engine.shops.models import Shop
 from engine.worker import make_worker
 from plugin.sandbox.line_platform import FakeLinePlatform
 from tests.reminders import (
+    HOUR,
     OOLONG_100G,
+    WAIT,
     leave_cart,
     make_shopper,
     move_clock_to,
@@ -30,9 +32,6 @@ from tests.reminders import (
     sends_of,
     taipei,
 )
-
-WAIT = timedelta(minutes=30)
-HOUR = timedelta(hours=1)
 
 
 def test_worker_takes_reminder_jobs_before_earlier_webhook_jobs(app: Flask) -> None:

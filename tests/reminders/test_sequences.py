@@ -14,8 +14,10 @@ from engine.reminders.sweep import enqueue_due_reminders
 from engine.visitors.models import Visitor
 from tests.conftest import run_jobs
 from tests.reminders import (
+    HOUR,
     MATCHA_TIN,
     OOLONG_100G,
+    WAIT,
     leave_cart,
     make_shopper,
     move_clock_to,
@@ -24,9 +26,6 @@ from tests.reminders import (
     sends_of,
     taipei,
 )
-
-WAIT = timedelta(minutes=30)
-HOUR = timedelta(hours=1)
 
 
 def _finish_all_steps(app: Flask, start) -> None:  # noqa: ANN001

@@ -81,49 +81,50 @@ def _apply_while_first_is_open(
     return waited
 
 
-def test_checkout_news_during_its_orders_application_sees_the_order(
-    app: Flask, shop: Shop
+@pytest.mark.parametrize(
+    ("first", "second", "model", "field"),
+    [
+        (
+            (apply_order, "orders/create"),
+            (apply_checkout, "checkouts/update"),
+            Checkout,
+            "completed_at",
+        ),
+        (
+            (apply_order, "orders/create"),
+            (apply_cart, "carts/update"),
+            Cart,
+            "ordered_at",
+        ),
+        (
+            (apply_checkout, "checkouts/update"),
+            (apply_order, "orders/create"),
+            Checkout,
+            "completed_at",
+        ),
+    ],
+    ids=[
+        "checkout news during its order",
+        "cart news during its order",
+        "order during its checkout's first news",
+    ],
+)
+def test_news_of_one_purchase_waits_for_the_other_and_sees_it(
+    app: Flask,
+    shop: Shop,
+    first: tuple[Apply, str],
+    second: tuple[Apply, str],
+    model: type,
+    field: str,
 ) -> None:
-    # given a worker applying the order, not yet committed
-    # when another worker applies news of the order's checkout, never seen before
-    waited = _apply_while_first_is_open(
-        app, shop, (apply_order, "orders/create"), (apply_checkout, "checkouts/update")
-    )
+    # given a worker applying news of a purchase, not yet committed
+    # when another worker applies other news of the same purchase
+    waited = _apply_while_first_is_open(app, shop, first, second)
 
-    # then it waited for the order and marked its checkout completed
-    checkout = db.session.scalars(select(Checkout)).one()
+    # then it waited for the first and saw what it recorded
+    row = db.session.scalars(select(model)).one()
     assert waited is True
-    assert checkout.completed_at == ORDER_PLACED_AT
-
-
-def test_cart_news_during_its_orders_application_sees_the_order(
-    app: Flask, shop: Shop
-) -> None:
-    # given
-    # when
-    waited = _apply_while_first_is_open(
-        app, shop, (apply_order, "orders/create"), (apply_cart, "carts/update")
-    )
-
-    # then
-    cart = db.session.scalars(select(Cart)).one()
-    assert waited is True
-    assert cart.ordered_at == ORDER_PLACED_AT
-
-
-def test_order_during_its_checkouts_application_completes_the_checkout(
-    app: Flask, shop: Shop
-) -> None:
-    # given a worker applying the first news of a checkout, not yet committed
-    # when another worker applies the order placed from it
-    waited = _apply_while_first_is_open(
-        app, shop, (apply_checkout, "checkouts/update"), (apply_order, "orders/create")
-    )
-
-    # then the order waited for the checkout's row and completed it
-    checkout = db.session.scalars(select(Checkout)).one()
-    assert waited is True
-    assert checkout.completed_at == ORDER_PLACED_AT
+    assert getattr(row, field) == ORDER_PLACED_AT
 
 
 def test_news_of_another_cart_does_not_wait(app: Flask, shop: Shop) -> None:
