@@ -1,7 +1,12 @@
-// Builds the storefront widget with esbuild, in two steps:
-//   1. the chunks (ES modules, minified, content-hashed names) into
+// Builds the storefront widget with esbuild, in three steps:
+//   1. the chunks fetched on interaction or when needed (ES modules, minified,
+//      content-hashed names, sharing code through split chunks) into
 //      plugin/static/widget/, which the app serves with immutable caching;
-//   2. the loader (one minified IIFE) into the theme app extension's assets;
+//   2. beside them, the one file drawn before any interaction (the bubble and
+//      the on-site message), bundled whole, with no shared chunk to wait for:
+//      every page that shows something imports it, and each file more is a
+//      request and a module the shopper's main thread pays for;
+//   3. the loader (one minified IIFE) into the theme app extension's assets;
 // then plugin/static/widget/manifest.json, naming every file built and the
 // file of each chunk the loader imports. The app reads the manifest and sends
 // those names with each page view's answer, so the loader (deployed with the
@@ -23,9 +28,15 @@ const CHUNKS_OUT = join(REPO, 'plugin', 'static', 'widget');
 const LOADER_OUT = join(REPO, 'extensions', 'revisit-widget', 'assets', 'revisit-loader.js');
 // Where the app serves CHUNKS_OUT (plugin/static_widget.py).
 const PUBLIC_PATH = '/static/widget/';
-// The chunks the loader imports; they import the rest (panel, chat, game)
-// themselves, by relative address (the panel imports binding too).
-const CHUNK_NAMES = ['bubble', 'messages', 'cart', 'binding'];
+// The chunks of step 1: what the loader imports itself (cart, binding), and
+// what the visible file imports on interaction (panel, game), which imports
+// the rest by relative address (chat; the panel imports binding too).
+const CHUNK_NAMES = ['cart', 'binding', 'panel', 'game', 'chat'];
+// Step 2's file, and the loader's names for it.
+const VISIBLE = 'visible';
+const VISIBLE_AS = ['bubble', 'messages'];
+// The loader's names for the files it imports.
+const ENTRY_NAMES = [...VISIBLE_AS, 'cart', 'binding'];
 // Every browser with dynamic import() and shadow DOM reads ES2020.
 const TARGET = 'es2020';
 
@@ -35,39 +46,72 @@ async function minifiedCss(name) {
   return JSON.stringify(result.code.trim());
 }
 
-async function buildChunks(define) {
-  const result = await esbuild.build({
-    entryPoints: Object.fromEntries(
-      CHUNK_NAMES.map((name) => [name, join(SOURCE, 'chunks', `${name}.js`)]),
-    ),
-    outdir: CHUNKS_OUT,
-    entryNames: '[name]-[hash]',
-    // Shared code is named "chunk-<hash>", dynamically imported ones by file.
-    chunkNames: '[name]-[hash]',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    minify: true,
-    target: TARGET,
-    define,
-    legalComments: 'none',
-    // Chinese texts as UTF-8, not \u escapes: fewer bytes on the wire.
-    charset: 'utf8',
-    metafile: true,
-    absWorkingDir: REPO,
-    logLevel: 'warning',
-  });
+const CHUNK_OPTIONS = {
+  outdir: CHUNKS_OUT,
+  entryNames: '[name]-[hash]',
+  bundle: true,
+  format: 'esm',
+  minify: true,
+  target: TARGET,
+  legalComments: 'none',
+  // Chinese texts as UTF-8, not \u escapes: fewer bytes on the wire.
+  charset: 'utf8',
+  metafile: true,
+  absWorkingDir: REPO,
+  logLevel: 'warning',
+};
 
-  const chunks = {};
-  const files = [];
+// Each output file's name, and the file of each entry point by its name.
+function outputs(result, into) {
   for (const [output, meta] of Object.entries(result.metafile.outputs)) {
     const name = relative(CHUNKS_OUT, join(REPO, output));
-    files.push(name);
+    into.files.push(name);
     if (meta.entryPoint) {
-      chunks[meta.entryPoint.split('/').pop().replace(/\.js$/, '')] = PUBLIC_PATH + name;
+      into.chunks[meta.entryPoint.split('/').pop().replace(/\.js$/, '')] = PUBLIC_PATH + name;
     }
   }
-  return { chunks, files: files.sort() };
+  return into;
+}
+
+// Step 2 imports step 1's chunks (import('./panel.js')) by their built names.
+function importBuilt(chunks) {
+  return {
+    name: 'import-built-chunks',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/[a-z]+\.js$/, namespace: 'file' }, (args) => {
+        const built = chunks[args.path.slice(2, -3)];
+        if (args.kind != 'dynamic-import' || !built) return undefined;
+        return { path: './' + built.slice(PUBLIC_PATH.length), external: true };
+      });
+    },
+  };
+}
+
+async function buildChunks(define) {
+  const built = outputs(
+    await esbuild.build({
+      ...CHUNK_OPTIONS,
+      entryPoints: Object.fromEntries(
+        CHUNK_NAMES.map((name) => [name, join(SOURCE, 'chunks', `${name}.js`)]),
+      ),
+      // Shared code is named "chunk-<hash>".
+      chunkNames: '[name]-[hash]',
+      splitting: true,
+      define,
+    }),
+    { chunks: {}, files: [] },
+  );
+  outputs(
+    await esbuild.build({
+      ...CHUNK_OPTIONS,
+      entryPoints: { [VISIBLE]: join(SOURCE, 'chunks', `${VISIBLE}.js`) },
+      define,
+      plugins: [importBuilt(built.chunks)],
+    }),
+    built,
+  );
+  for (const name of VISIBLE_AS) built.chunks[name] = built.chunks[VISIBLE];
+  return { chunks: built.chunks, files: built.files.sort() };
 }
 
 async function buildLoader() {
@@ -107,7 +151,7 @@ async function main() {
   await mkdir(CHUNKS_OUT, { recursive: true });
   // What the loader imports, as the page endpoint sends it: "bubble-AB12CD34".
   const entries = Object.fromEntries(
-    CHUNK_NAMES.map((name) => [name, chunks[name].slice(PUBLIC_PATH.length, -3)]),
+    ENTRY_NAMES.map((name) => [name, chunks[name].slice(PUBLIC_PATH.length, -3)]),
   );
   const manifest = { loader, chunks, entries, files };
   await writeFile(join(CHUNKS_OUT, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

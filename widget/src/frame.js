@@ -3,11 +3,16 @@
 // fixed-position frame that every visible part mounts in. Fixed position
 // means nothing in the page moves when it appears; the shadow root keeps the
 // theme's styles out and ours in.
+//
+// The file drawn before any interaction (chunks/visible.js) is built apart
+// from the chunks fetched later, and each build has its own copy of this
+// module; so the frame is looked up in the page, where there is only one.
 
 /* global __REVISIT_BASE_CSS__ */
-let frame = null;
-
 export function widgetFrame(context) {
+  const found = document.querySelector('revisit-widget');
+  // The shadow root holds our style elements, then the frame, last.
+  let frame = found && found.shadowRoot && found.shadowRoot.lastElementChild;
   if (!frame) {
     const host = document.createElement('revisit-widget');
     // Inline !important beats any theme rule, even `* {... !important}`, and
@@ -29,4 +34,19 @@ export function addStyles(frame, css) {
   const style = document.createElement('style');
   style.textContent = css;
   frame.before(style);
+}
+
+// A decorative icon (its button is labelled), built as elements: setting
+// innerHTML would start the HTML parser for two tags.
+export function icon(size, viewBox, path) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', viewBox);
+  svg.setAttribute('width', size);
+  svg.setAttribute('height', size);
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const shape = document.createElementNS(svg.namespaceURI, 'path');
+  for (const [name, value] of Object.entries(path)) shape.setAttribute(name, value);
+  svg.append(shape);
+  return svg;
 }

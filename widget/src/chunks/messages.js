@@ -6,13 +6,19 @@
 // It shows as a non-modal dialog that never takes focus: the shopper reaches
 // it with Tab, a polite live region announces it, and Escape closes it.
 
-import { addStyles, widgetFrame } from '../frame.js';
+import { addStyles, icon, widgetFrame } from '../frame.js';
 import { messageTexts, pick } from '../i18n.js';
 
 /* global __REVISIT_MESSAGES_CSS__ */
 const DISMISSED_KEY = 'revisit:dismissed';
 // Enough to cover every message a shop runs at once; the oldest go first.
 const DISMISSED_KEPT = 100;
+const CROSS = {
+  d: 'M3 3l10 10M13 3L3 13',
+  stroke: 'currentColor',
+  'stroke-width': '2',
+  'stroke-linecap': 'round',
+};
 
 function dismissedIds(context) {
   try {
@@ -65,7 +71,7 @@ function buildCard(message, texts, image, handlers) {
   const close = element('button', 'x');
   close.type = 'button';
   close.setAttribute('aria-label', texts.dismiss);
-  close.innerHTML = '<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false"><path d="M3 3l10 10M13 3L3 13" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>';
+  close.append(icon(16, '0 0 16 16', CROSS));
   close.addEventListener('click', handlers.dismiss);
   card.append(close);
 
@@ -131,7 +137,7 @@ function whenTriggered(message, guard, show) {
 // the back/forward cache asks again, and must not get a second card.
 const mounted = new Set();
 
-export function mount(context) {
+export function mountMessage(context) {
   const message = context.message;
   if (!message || mounted.has(message.id) || dismissedIds(context).includes(message.id)) return;
   mounted.add(message.id);
