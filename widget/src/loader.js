@@ -163,10 +163,13 @@ function sendPage() {
       answered();
       write(TOKEN_KEY, (token = reply.visitor_token));
       flush();
+      // One idle callback for every chunk to show: each callback is a task.
       const features = reply.features || {};
-      if (features.chat || features.game || features.binding) whenIdle(() => run('bubble', 'mount'));
-      if (features.binding) whenIdle(() => run('binding', 'start'));
-      if (reply.message) whenIdle(() => run('messages', 'mount'));
+      whenIdle(() => {
+        if (features.chat || features.game || features.binding) run('bubble', 'mount');
+        if (features.binding) run('binding', 'start');
+        if (reply.message) run('messages', 'mount');
+      });
     }),
     noop,
   );
@@ -283,7 +286,12 @@ guard(() => {
   watchCart();
   // A form addition to report, or a cart (its cookie) never pictured here. A
   // first visit has no cart: the first addition is then read from its request.
-  if (read(FORM_KEY) || (!read(CART_KEY) && /(^|; )cart=/.test(doc.cookie))) {
-    whenIdle(() => cartChanged('seed'));
+  // Reading document.cookie makes the page wait for the browser; the Cookie
+  // Store API, where there is one, answers without holding the page up.
+  const seed = (found) => found && whenIdle(() => cartChanged('seed'));
+  if (read(FORM_KEY)) seed(1);
+  else if (!read(CART_KEY)) {
+    if (win.cookieStore) cookieStore.get('cart').then(seed, noop);
+    else seed(/(^|; )cart=/.test(doc.cookie));
   }
 })();
