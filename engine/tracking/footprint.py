@@ -13,6 +13,7 @@ by the cart token the widget reports).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, func, select, update
 
 from engine.commerce.models import Cart
-from engine.db import db
+from engine.db import db, unnested
 from engine.shops.models import Shop
 from engine.tracking import reads
 from engine.tracking.events import CART_TYPES, PAGE_VIEW, TrackedEvent
@@ -30,7 +31,7 @@ from engine.visitors.models import Visitor
 VISIT_GAP = timedelta(minutes=30)
 RECENT_PRODUCTS = 20
 
-# The footprint columns the drain writes, and its one UPDATE for a batch.
+# The footprint columns the drain writes.
 WRITTEN_COLUMNS = (
     "first_seen_at",
     "last_seen_at",
@@ -46,6 +47,7 @@ WRITTEN_COLUMNS = (
     "last_cart_at",
 )
 _visitors = Visitor.__table__
+# SQLite: one UPDATE per visitor, bound as many times as the batch has visitors.
 UPDATE_FOOTPRINT = (
     update(_visitors)
     .where(_visitors.c.id == bindparam("b_id"))
@@ -55,6 +57,17 @@ UPDATE_FOOTPRINT = (
             for name in WRITTEN_COLUMNS
         }
     )
+)
+# PostgreSQL: one UPDATE for the whole batch, from one array per column. A
+# statement per visitor cost the drain and the database more than the
+# events' own insert.
+_FOOTPRINTS = unnested(
+    {"b_id": _visitors.c.id} | {name: _visitors.c[name] for name in WRITTEN_COLUMNS}
+)
+UPDATE_FOOTPRINTS = (
+    update(_visitors)
+    .where(_visitors.c.id == _FOOTPRINTS.c.b_id)
+    .values({name: _FOOTPRINTS.c[name] for name in WRITTEN_COLUMNS})
 )
 
 FOOTPRINT_COLUMNS = (
@@ -320,6 +333,19 @@ def update_footprints(
         touched[state.visitor_id] = state
 
     if touched:
-        db.session.execute(
-            UPDATE_FOOTPRINT, [state.values() for state in touched.values()]
-        )
+        _write_footprints(list(touched.values()))
+
+
+def _write_footprints(states: list[FootprintState]) -> None:
+    values = [state.values() for state in states]
+    if db.engine.dialect.name != "postgresql":
+        db.session.execute(UPDATE_FOOTPRINT, values)
+        return
+
+    arrays = {name: [row[name] for row in values] for name in values[0]}
+    # An array of JSON is bound as its elements' text: SQLAlchemy encodes a
+    # JSON column's value, not the items of an array of them.
+    arrays["products_viewed"] = [
+        None if item is None else json.dumps(item) for item in arrays["products_viewed"]
+    ]
+    db.session.execute(UPDATE_FOOTPRINTS, arrays)

@@ -218,9 +218,10 @@ def test_unwritable_chunk_is_set_aside_and_the_rest_written(
 def test_unwritable_event_is_set_aside_alone_and_its_chunk_mates_written(
     app: Flask, shop: Shop, widget_state: EventBuffer
 ) -> None:
-    # given one chunk where a bad event (a message id no column can hold) sits
-    # between two good events of other visitors
-    bad = widget_event(shop, "message_view", visitor="b" * 22, message_id=2**40)
+    # given one chunk where a bad event (a message id past 64 bits, which no
+    # column of either backend holds) sits between two good events of other
+    # visitors
+    bad = widget_event(shop, "message_view", visitor="b" * 22, message_id=2**70)
     good = [page_view(shop, visitor="a" * 22), page_view(shop, visitor="c" * 22)]
     widget_state.add([good[0], bad, good[1]])
     widget_state.flush()
