@@ -17,6 +17,7 @@ from engine.db import db
 from engine.runtime import current
 from engine.shops.install import shop_by_domain
 from engine.shops.models import Shop
+from engine.tracking.memo import forget_all_memos
 from engine.webhooks.dispatcher import queue_waiting_deliveries
 from engine.worker import make_worker
 from plugin import create_app
@@ -86,6 +87,7 @@ def app(session_app: Flask, platform: FakeShopifyPlatform) -> Iterator[Flask]:
     _reset_platform(platform)
     with session_app.app_context():
         _empty_tables()
+        forget_all_memos()
         current().redis.flushdb()
         # The limiter's copies of the budgets go with Redis's.
         session_app.extensions[LIMITER_KEY] = limiter_for(current().settings)

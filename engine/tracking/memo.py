@@ -9,11 +9,15 @@ a change made in another process shows after at most ``ttl`` seconds.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+_memos: weakref.WeakSet[ExpiringMemo] = weakref.WeakSet()
 
 
 class ExpiringMemo(Generic[K, V]):
@@ -28,6 +32,7 @@ class ExpiringMemo(Generic[K, V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[K, tuple[float, V]] = {}
+        _memos.add(self)
 
     def get(self, key: K, load: Callable[[], V]) -> V:
         now = time.monotonic()
@@ -46,3 +51,14 @@ class ExpiringMemo(Generic[K, V]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def forget_all_memos() -> None:
+    """Empty every memo of this process, as if it had just started.
+
+    For tests: each starts on emptied tables, where a new shop may get the id
+    of an earlier test's shop (SQLite reuses row ids), and must not be served
+    that shop's remembered settings.
+    """
+    for memo in list(_memos):
+        memo.clear()

@@ -121,7 +121,9 @@ def _two_sends_due(shop: Shop) -> tuple[datetime, datetime]:
     """Mei's step due now and Lin's half a second later; returns both times."""
     left_at = move_clock_to(taipei(3, 10))
     leave_cart(shop, make_shopper(shop, "mei"), "cart-mei", [(OOLONG_100G, 1)], left_at)
-    later = left_at + timedelta(milliseconds=500)
+    # The clock moves too: a cart reported from the future counts from now,
+    # which would leave the two sends as far apart as the calls took.
+    later = move_clock_to(left_at + timedelta(milliseconds=500))
     leave_cart(shop, make_shopper(shop, "lin"), "cart-lin", [(OOLONG_100G, 1)], later)
     move_clock_to(left_at + WAIT + HOUR)
     first, second = sends_of(shop)
