@@ -86,6 +86,9 @@ class Settings:
     messenger_verify_token: str | None = None
     # Raw storefront events older than this are deleted (footprints stay).
     tracking_retention_days: int = 90
+    # How long a drain that emptied Redis watches for more before it ends
+    # (engine.tracking.drain); 0 ends at once.
+    tracking_drain_linger_seconds: float = 2.0
     # The platforms' send limits per channel, requests per second (LINE push
     # 2,000 per channel; Messenger 300 per Page); we use 80 % of each.
     line_push_rate_limit: int = 2000
@@ -142,6 +145,9 @@ class Settings:
             messenger_app_secret=env.get("MESSENGER_APP_SECRET") or None,
             messenger_verify_token=env.get("MESSENGER_VERIFY_TOKEN") or None,
             tracking_retention_days=int(env.get("TRACKING_RETENTION_DAYS", 90)),
+            tracking_drain_linger_seconds=float(
+                env.get("TRACKING_DRAIN_LINGER_SECONDS", 2.0)
+            ),
             line_push_rate_limit=int(env.get("LINE_PUSH_RATE_LIMIT", 2000)),
             messenger_send_rate_limit=int(env.get("MESSENGER_SEND_RATE_LIMIT", 300)),
             reminder_sweep_grace_seconds=int(

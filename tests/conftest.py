@@ -69,6 +69,9 @@ def settings_env(database_url: str, platform: FakeShopifyPlatform) -> dict[str, 
         "SHOPIFY_BASE_URL": platform.base_url,
         "APP_URL": APP_URL,
         "REVISIT_DEMO": "0",
+        # A drain ends once Redis is empty, so a test's drain returns at once
+        # (tests/tracking/test_drain_linger.py turns the linger back on).
+        "TRACKING_DRAIN_LINGER_SECONDS": "0",
     }
 
 

@@ -5,7 +5,7 @@ Redis or the database. A background thread pushes the buffer to the Redis list
 ``QUEUE_KEY`` every ``FLUSH_INTERVAL`` seconds, or sooner once ``FLUSH_AT``
 events wait, in one ``RPUSH`` per flush (chunks of ``CHUNK`` events, each a
 JSON array), then enqueues the drain job (``engine.tracking.drain``), which
-writes them to the database in batches.
+writes them to the database in batches, unless a drain is at work already.
 
 What a stop costs: a graceful stop (gunicorn's SIGTERM, a restart, the end of
 ``max_requests``) flushes what is left, from gunicorn's ``worker_exit`` hook
@@ -37,6 +37,9 @@ from engine.runtime import EXTENSION_KEY
 logger = logging.getLogger(__name__)
 
 QUEUE_KEY = "revisit:tracking:events"
+# Held by the one drain at work (engine.tracking.drain), which looks for more
+# events before it lets go: a flush that finds it held enqueues no drain.
+LOCK_KEY = "revisit:tracking:drain-lock"
 DRAIN_QUEUE = "tracking"
 FLUSH_INTERVAL = 1.0
 FLUSH_AT = 250
@@ -86,14 +89,26 @@ class EventBuffer:
             if not records:
                 return 0
             try:
-                self._redis.rpush(QUEUE_KEY, *_chunks(records))
+                draining = self._push(_chunks(records))
             except RedisError:
                 self._restore(records)
                 logger.warning("tracking.flush_failed", extra={"pending": len(records)})
                 return 0
-            self._trigger_drain()
+            if not draining:
+                self._trigger_drain()
             logger.debug("tracking.flushed", extra={"count": len(records)})
             return len(records)
+
+    def _push(self, chunks: list[str]) -> bool:
+        """Append the chunks to the Redis list; return whether a drain holds
+        the lock. One transaction: a drain lets go of the lock and then looks
+        at the list once more, so it either sees these chunks or left the
+        lock free for this flush to see and enqueue a drain."""
+        pipeline = self._redis.pipeline(transaction=True)
+        pipeline.rpush(QUEUE_KEY, *chunks)
+        pipeline.exists(LOCK_KEY)
+        _, draining = pipeline.execute()
+        return bool(draining)
 
     def take(self) -> list[dict[str, Any]]:
         """Remove and return the pending records."""

@@ -7,8 +7,20 @@ and the database keeps one copy (see ``engine.tracking.writer``).
 
 One drainer at a time: the drain holds a Redis lock and trims only while it
 still holds it (checked in the same Redis script), so two drainers can never
-trim each other's batches. It is enqueued after each flush (one job id per
-second) and every minute by ``engine.periodic`` as a safety net.
+trim each other's batches. It is enqueued after a flush that finds no drain
+at work (one job id per second) and every minute by ``engine.periodic`` as a
+safety net.
+
+Once Redis is empty a drain watches for more, every ``LINGER_POLL`` seconds
+for ``TRACKING_DRAIN_LINGER_SECONDS`` (2), before it ends; it ends at once
+when jobs wait on a queue workers take first (reminders, webhooks), and
+after ``MAX_LINGER_RUN_SECONDS`` of work in all, so that a worker's warm
+shutdown never waits long. Under a steady stream of events one job, with
+one work-horse, one database connection and its compiled statements, writes
+batch after batch: a drain that ended as soon as Redis was empty was
+enqueued again by nearly every flush, five jobs a second at 2,600 events a
+second in ``bench/tracking.py``, and those jobs' start-up (a fork, a
+connection, compiling the statements anew) was most of the drain's CPU.
 
 A chunk that cannot be written (bad data rather than a database outage) is
 written again event by event: the good events are kept, and only the events
@@ -30,20 +42,25 @@ from redis import Redis
 from sqlalchemy.exc import DataError, IntegrityError
 
 from engine.db import db
-from engine.runtime import current
-from engine.tracking.buffer import QUEUE_KEY
+from engine.runtime import QUEUE_NAMES, current
+from engine.tracking.buffer import DRAIN_QUEUE, LOCK_KEY, QUEUE_KEY
 from engine.tracking.events import TrackedEvent
 from engine.tracking.writer import write_batch
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = "revisit:tracking:drain-lock"
 DEAD_KEY = "revisit:tracking:dead"
 LOCK_TTL_MS = 120_000
 # Chunks hold up to 250 events each: about 1,000 events per INSERT.
 CHUNKS_PER_BATCH = 4
 # Stay well inside RQ's default job timeout (180 s); the next job goes on.
 MAX_RUN_SECONDS = 60.0
+# A drain that emptied Redis looks again this often while it lingers, and
+# stops lingering once it has been at work this long.
+LINGER_POLL = 0.2
+MAX_LINGER_RUN_SECONDS = 20.0
+# The queues workers take before the drain's: their jobs end a linger.
+QUEUES_FIRST = QUEUE_NAMES[: QUEUE_NAMES.index(DRAIN_QUEUE)]
 
 # Bad data: the event is set aside. Anything else fails the job.
 UNWRITABLE = (
@@ -107,14 +124,20 @@ def drain_events() -> int:
     Returns 0 at once when another drain is running: that one drains everything.
     """
     redis = current().redis
-    deadline = time.monotonic() + MAX_RUN_SECONDS
+    started = time.monotonic()
+    deadline = started + MAX_RUN_SECONDS
+    linger = _Linger(
+        redis,
+        current().settings.tracking_drain_linger_seconds,
+        started + MAX_LINGER_RUN_SECONDS,
+    )
     written = 0
     while time.monotonic() < deadline:
         lock = DrainLock(redis)
         if not lock.acquire():
             break
         try:
-            written += _drain_holding(lock, deadline)
+            written += _drain_holding(lock, deadline, linger)
         finally:
             lock.release()
         # A flush that landed after our last read found our job id taken or
@@ -126,12 +149,14 @@ def drain_events() -> int:
     return written
 
 
-def _drain_holding(lock: DrainLock, deadline: float) -> int:
+def _drain_holding(lock: DrainLock, deadline: float, linger: _Linger) -> int:
     written = 0
     size = CHUNKS_PER_BATCH
     while time.monotonic() < deadline:
         chunks = lock.redis.lrange(QUEUE_KEY, 0, size - 1)
         if not chunks:
+            if linger.more_arrived():
+                continue
             break
 
         try:
@@ -154,6 +179,31 @@ def _drain_holding(lock: DrainLock, deadline: float) -> int:
             break
         size = CHUNKS_PER_BATCH
     return written
+
+
+class _Linger:
+    """A drain's wait for more events once Redis is empty."""
+
+    def __init__(self, redis: Redis, seconds: float, until: float) -> None:
+        self.redis = redis
+        self.seconds = seconds
+        self.until = until
+
+    def more_arrived(self) -> bool:
+        """Watch the list for ``seconds``; True as soon as it holds events.
+
+        False at once past ``until`` or while jobs wait on a queue that
+        workers take first: the next flush enqueues a drain again.
+        """
+        ends = min(time.monotonic() + self.seconds, self.until)
+        while time.monotonic() < ends and not self._jobs_wait_first():
+            time.sleep(LINGER_POLL)
+            if self.redis.llen(QUEUE_KEY):
+                return True
+        return False
+
+    def _jobs_wait_first(self) -> bool:
+        return any(current().queue(name).count for name in QUEUES_FIRST)
 
 
 def _write_one_by_one(chunk: bytes) -> tuple[int, bytes | str]:

@@ -108,12 +108,12 @@ def test_flush_keeps_the_events_while_redis_is_down(
     records = [page_view(shop), page_view(shop)]
     widget_state.add(records)
 
-    def refuse(*args: object) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
         raise RedisConnectionError("Redis is restarting")
 
-    # when
+    # when no connection to Redis can be had
     with monkeypatch.context() as patch:
-        patch.setattr(widget_state._redis, "rpush", refuse)
+        patch.setattr(widget_state._redis.connection_pool, "get_connection", refuse)
         flushed = widget_state.flush()
 
     # then
