@@ -22,7 +22,9 @@ each with the storefront's Origin header. It measures:
   accepted event id must be in ``visitor_events`` exactly once, and no other.
 
 It also prints the server's CPU per request for each kind, which does not
-depend on how fast this client can send.
+depend on how fast this client can send, and what storing those requests'
+events costs afterwards: the drain worker's CPU (with the work-horses it
+forks) and PostgreSQL's (the machine's whole server), per request.
 
 It uses a scratch PostgreSQL database (``revisit_bench_tracking_<pid>``,
 created through ``--database-url``, migrated, dropped at the end) and Redis db
@@ -47,7 +49,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -493,11 +495,43 @@ def paced(port: int, rate: float, payloads: Sequence[bytes], pool: int) -> Burst
 
 
 def server_cpu(server_pid: int) -> float:
-    """CPU seconds so far of the gunicorn master and its workers (Linux)."""
-    total = 0.0
+    """CPU seconds so far of the gunicorn master and its workers."""
+    return cpu_seconds(
+        lambda stat: stat.own if server_pid in (stat.pid, stat.ppid) else 0.0
+    )
+
+
+def worker_cpu(worker_pid: int) -> float:
+    """CPU seconds so far of the RQ worker and the work-horses it has reaped."""
+    return cpu_seconds(
+        lambda stat: stat.own + stat.reaped if stat.pid == worker_pid else 0.0
+    )
+
+
+def postgres_cpu() -> float:
+    """CPU seconds so far of every PostgreSQL process and its ended backends:
+    the machine's whole PostgreSQL, which on a quiet machine is this bench's."""
+    return cpu_seconds(
+        lambda stat: stat.own + stat.reaped if stat.name == "postgres" else 0.0
+    )
+
+
+@dataclass(frozen=True)
+class ProcessStat:
+    pid: int
+    ppid: int
+    name: str
+    own: float
+    reaped: float
+
+
+def cpu_seconds(share: Callable[[ProcessStat], float]) -> float:
+    """The sum of ``share`` over every process, from /proc; NaN off Linux."""
     proc = Path("/proc")
     if not proc.is_dir():
         return math.nan
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -506,9 +540,14 @@ def server_cpu(server_pid: int) -> float:
         except OSError:
             continue
         fields = text[text.rindex(")") + 2 :].split()
-        pid, ppid = int(entry.name), int(fields[1])
-        if server_pid in (pid, ppid):
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stat = ProcessStat(
+            pid=int(entry.name),
+            ppid=int(fields[1]),
+            name=text[text.index("(") + 1 : text.rindex(")")],
+            own=(int(fields[11]) + int(fields[12])) / tick,
+            reaped=(int(fields[13]) + int(fields[14])) / tick,
+        )
+        total += share(stat)
     return total
 
 
@@ -622,11 +661,18 @@ def measure(
     }
     for name, kind in (("events", events), ("page", pages)):
         payloads, ids = kind.take(args.requests)
-        before = server_cpu(pid)
+        _wait_drained(redis)
+        before = server_cpu(pid), worker_cpu(processes.worker.pid), postgres_cpu()
         ledger.record(
             closed_loop(port, args.concurrency, payloads), ids, _ok(kind, events)
         )
-        cpu_ms[name] = 1000 * (server_cpu(pid) - before) / len(payloads)
+        cpu_ms[name] = 1000 * (server_cpu(pid) - before[0]) / len(payloads)
+        # What writing them costs after the answer: the drain and the database.
+        _wait_drained(redis)
+        cpu_ms[f"{name}_drain"] = (
+            1000 * (worker_cpu(processes.worker.pid) - before[1]) / len(payloads)
+        )
+        cpu_ms[f"{name}_postgres"] = 1000 * (postgres_cpu() - before[2]) / len(payloads)
 
     rate = statistics.median(events_rates) / 2
     paced_count = int(rate * args.seconds)
@@ -709,6 +755,12 @@ def report(args: argparse.Namespace, results: Results) -> list[Goal]:
         f"server CPU ms per request: bare {cpu['bare']:.3f}, events {cpu['events']:.3f}"
         f" ({cpu['bare'] / cpu['events']:.2f} of bare's rate), page {cpu['page']:.3f}"
         f" ({cpu['bare'] / cpu['page']:.2f})"
+    )
+    print(
+        "then, to store them, CPU ms per request: events: drain worker"
+        f" {cpu['events_drain']:.3f}, PostgreSQL {cpu['events_postgres']:.3f};"
+        f" page: drain worker {cpu['page_drain']:.3f},"
+        f" PostgreSQL {cpu['page_postgres']:.3f}"
     )
     lat = results.paced.latencies_ms()
     print(
