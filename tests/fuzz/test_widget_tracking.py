@@ -172,7 +172,7 @@ def test_fuzzing_starts_from_bodies_the_calls_take(
 
     # then each field is changed from a value that is taken
     assert page.status_code == 200, page.get_json()
-    assert (events.status_code, events.get_json()) == (202, {"accepted": 1})
+    assert (events.status_code, events.data) == (202, b"")
 
 
 @FUZZ

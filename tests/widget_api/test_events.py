@@ -39,8 +39,7 @@ def test_events_are_accepted_into_the_buffer_without_a_write(
     response = post_events(client, shop, token, [leave, added])
 
     # then
-    assert response.status_code == 202
-    assert response.get_json() == {"accepted": 2}
+    assert (response.status_code, response.data) == (202, b"")
     first, second = widget_state.take()
     public_id = read_token(SECRET_KEY, shop.id, token)
     assert (first["id"], first["type"], first["seconds_on_page"]) == (

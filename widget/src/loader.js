@@ -88,7 +88,9 @@ function post(path, body, beacon) {
   return beacon && navigator.sendBeacon(url, body)
     ? Promise.resolve()
     : nativeFetch(url, { method: 'POST', body, keepalive: true }).then(
-        (response) => (response.ok ? response.json() : Promise.reject(response.status)),
+        // Only the page view's answer has a body (events: 202, none).
+        (response) =>
+          response.ok ? path == 'page' && response.json() : Promise.reject(response.status),
       );
 }
 
