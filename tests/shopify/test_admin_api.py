@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import contextvars
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
 import pytest
 
-from engine.shopify.admin_api import AdminApi, throttle_book
+from engine.runtime import current
+from engine.shopify import http
+from engine.shopify.admin_api import MAX_ATTEMPTS, AdminApi, throttle_book
 from engine.shopify.errors import (
     AccessRevokedError,
     AdminApiError,
@@ -179,3 +188,153 @@ def test_mutation_sent_once_still_retries_what_never_ran(
     # then it was retried and answered
     assert data["shop"]["myshopifyDomain"] == SHOP_DOMAIN
     assert sleeps == [1.0]
+
+
+# --- timeouts -----------------------------------------------------------------
+
+# Short enough for a test; every other limit stays the client's own.
+READ_TIMEOUT = 0.3
+# What a loaded machine may add to each attempt's wait, at most.
+SLACK_SECONDS = 2.0
+
+
+class SilentPlatform:
+    """A platform that takes every connection and request and never answers."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        # accept() wakes up to see whether the platform was closed.
+        self._listener.settimeout(0.05)
+        self._closed = threading.Event()
+        self._connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    @property
+    def connections(self) -> int:
+        return len(self._connections)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(5)
+        self._listener.close()
+        for connection in self._connections:
+            connection.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._connections.append(connection)
+
+
+@pytest.fixture
+def silent_platform(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SilentPlatform]:
+    """The shop's Admin API calls go to a platform that never answers, through
+    the client the app builds, with a short read timeout."""
+    silent = SilentPlatform()
+    runtime = current()
+    monkeypatch.setattr(
+        http,
+        "TIMEOUT",
+        httpx.Timeout(
+            connect=http.TIMEOUT.connect,
+            read=READ_TIMEOUT,
+            write=http.TIMEOUT.write,
+            pool=http.TIMEOUT.pool,
+        ),
+    )
+    client = http.make_http_client(
+        runtime.settings.with_overrides(shopify_base_url=silent.url)
+    )
+    monkeypatch.setattr(runtime, "http", client)
+    yield silent
+    client.close()
+    silent.close()
+
+
+def test_http_client_sets_every_timeout(shop: Shop) -> None:
+    timeout = current().http.timeout
+
+    assert timeout == http.TIMEOUT
+    assert None not in (timeout.connect, timeout.read, timeout.write, timeout.pool)
+
+
+def test_query_to_a_platform_that_never_answers_times_out_and_retries(
+    shop: Shop, silent_platform: SilentPlatform
+) -> None:
+    # given
+    sleeps = Sleeps()
+    started = time.monotonic()
+
+    # when
+    error = _raised_within(
+        MAX_ATTEMPTS * (READ_TIMEOUT + SLACK_SECONDS),
+        lambda: AdminApi(shop, sleep=sleeps).query(SHOP_DETAILS),
+    )
+
+    # then each attempt ended at the read timeout, and it gave up after them all
+    elapsed = time.monotonic() - started
+    assert isinstance(error, AdminApiError)
+    assert str(error) == (
+        f"Admin API call failed after {MAX_ATTEMPTS} attempts:"
+        " network error ReadTimeout"
+    )
+    assert silent_platform.connections == MAX_ATTEMPTS
+    assert len(sleeps) == MAX_ATTEMPTS - 1
+    assert MAX_ATTEMPTS * READ_TIMEOUT <= elapsed
+    assert elapsed < MAX_ATTEMPTS * READ_TIMEOUT + SLACK_SECONDS
+
+
+def test_mutation_sent_once_to_a_platform_that_never_answers_is_not_resent(
+    shop: Shop, silent_platform: SilentPlatform
+) -> None:
+    # given
+    sleeps = Sleeps()
+    started = time.monotonic()
+
+    # when a mutation that must not run twice times out after it was sent
+    unknown = _raised_within(
+        READ_TIMEOUT + SLACK_SECONDS,
+        lambda: AdminApi(shop, sleep=sleeps).query(SHOP_DETAILS, resend=False),
+    )
+
+    # then it ended at the read timeout, once, for the caller to find out
+    elapsed = time.monotonic() - started
+    assert isinstance(unknown, OutcomeUnknownError)
+    assert "network error ReadTimeout" in str(unknown)
+    assert silent_platform.connections == 1
+    assert sleeps == []
+    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + SLACK_SECONDS
+
+
+def _raised_within(limit: float, call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised, run in a thread that may take ``limit`` seconds.
+
+    A call without a timeout would wait for the silent platform for ever;
+    this fails the test instead of hanging the run.
+    """
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001  (handed to the test)
+            raised.append(exc)
+
+    # The copied context carries the test's app context into the thread.
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(run,), daemon=True
+    )
+    thread.start()
+    thread.join(limit)
+    assert not thread.is_alive(), f"the call still waits after {limit} s"
+    return raised[0] if raised else None
