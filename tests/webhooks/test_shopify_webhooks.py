@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from engine.shops.models import Shop
 from engine.webhooks.dispatcher import Dispatcher
 from engine.webhooks.jobs import MAX_ATTEMPTS, apply_delivery, sweep_stale_deliveries
 from engine.webhooks.models import WebhookDelivery
+from plugin.logs import EventFormatter
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform, load_payload
 from tests.conftest import API_KEY, OTHER_SHOP_DOMAIN, SHOP_DOMAIN, run_jobs
 from tests.webhooks import (
@@ -158,6 +160,54 @@ def test_webhook_body_is_not_parsed_before_hmac_check(
 
     # then 401 for the signature, not 400 for the body
     _assert_refused(response, "invalid_hmac")
+
+
+FORGED_HMAC = "Zm9yZ2VkLWhtYWMtdmFsdWU="
+
+
+@pytest.mark.parametrize(
+    ("hmac_header", "code"),
+    [
+        (FORGED_HMAC, "invalid_hmac"),
+        (None, "missing_hmac_header"),
+        ("signé", "invalid_hmac"),
+    ],
+)
+def test_refused_webhook_is_logged_without_its_body(
+    client: FlaskClient,
+    platform: FakeShopifyPlatform,
+    shop: Shop,
+    caplog: pytest.LogCaptureFixture,
+    hmac_header: str | None,
+    code: str,
+) -> None:
+    # given a body naming a shopper, under a signature that does not verify
+    payload = load_payload("checkouts/create")
+    caplog.set_level(logging.DEBUG)
+
+    # when
+    response = post_webhook(
+        client,
+        platform,
+        "checkouts/create",
+        payload,
+        headers={"X-Shopify-Hmac-Sha256": hmac_header},
+    )
+
+    # then one warning names the event, the refusal and the sender's address
+    assert response.status_code == 401
+    [record] = [r for r in caplog.records if r.name == "plugin.webhooks.shopify"]
+    assert (record.levelno, record.getMessage()) == (
+        logging.WARNING,
+        "webhooks.shopify.rejected",
+    )
+    assert (record.code, record.remote_addr) == (code, "127.0.0.1")
+
+    # and no log line holds anything of the body or the signature
+    logged = "\n".join(EventFormatter().format(r) for r in caplog.records)
+    for secret in (payload["email"], payload["token"], payload["total_price"]):
+        assert secret not in logged
+    assert FORGED_HMAC not in logged
 
 
 @pytest.mark.parametrize(
