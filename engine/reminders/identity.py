@@ -6,19 +6,32 @@ only the cart it came from. A person is found from what the order carries
 visitors and checkouts that share any of those, and then through the
 messaging accounts those visitors are bound to: a LINE or Messenger account
 bound on two devices makes their visitors one person.
+
+Phones are compared as digits: a checkout's "+886912345678" and an order's
+"+886 912-345-678" or "0912-345-678" are one number. A number written
+without its country code matches that number under any country code, so
+two shoppers of one shop with the same national number in different
+countries are taken for one person; nothing here knows the shop's country.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from engine.binding.models import ChannelBinding
 from engine.commerce.models import Cart, Checkout, Order
 from engine.db import db
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
+
+# What people write between a phone number's digits, and before them.
+_PHONE_MARKS = " -().+/"
+# Fewer digits than this name no one (an extension, a slip of the finger).
+_MIN_PHONE_DIGITS = 7
+# Country calling codes have one to three digits.
+_COUNTRY_CODE_DIGITS = 3
 
 
 @dataclass
@@ -99,9 +112,48 @@ def _contact_conditions(model: type, order: Order) -> list:
         conditions.append(model.customer_id == order.customer_id)
     if order.email:
         conditions.append(model.email == order.email)
-    if order.phone:
-        conditions.append(model.phone == order.phone)
+    phone = _phone_digits(order.phone or "")
+    if phone:
+        conditions.append(_same_phone(model.phone, phone))
     return conditions
+
+
+def _phone_digits(phone: str) -> str | None:
+    """The number's digits after any leading zeros, or None if it is no number.
+
+    Leading zeros go so that a trunk prefix ("09...") and an international
+    call prefix ("00886...") leave what the "+" form leaves.
+    """
+    for mark in _PHONE_MARKS:
+        phone = phone.replace(mark, "")
+    digits = phone.lstrip("0")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) < _MIN_PHONE_DIGITS:
+        return None
+    return digits
+
+
+def _same_phone(column: ColumnElement, digits: str) -> ColumnElement:
+    """True for rows whose phone is ``digits``, written in any of the ways above.
+
+    The stored value is cleaned in SQL the way ``_phone_digits`` cleans the
+    order's. Measured over 100,000 checkouts of one shop on PostgreSQL, that
+    made the match take 40 to 46 ms where plain equality took 7 to 11.
+    """
+    stored = column
+    for mark in _PHONE_MARKS:
+        stored = func.replace(stored, mark, "")
+    stored = func.ltrim(stored, "0")
+    # The same digits, or the stored number with a country code in front.
+    ends_alike = stored.like(f"%{digits}") & (
+        func.length(stored) <= len(digits) + _COUNTRY_CODE_DIGITS
+    )
+    # The order's number with a country code the stored one leaves out.
+    without_code = [
+        digits[length:]
+        for length in range(1, _COUNTRY_CODE_DIGITS + 1)
+        if len(digits) - length >= _MIN_PHONE_DIGITS
+    ]
+    return or_(ends_alike, stored.in_(without_code))
 
 
 def _visitors_sharing_accounts(shop: Shop, visitor_ids: set[int]) -> set[int]:

@@ -127,6 +127,7 @@ def make_shopper(
     channel: str = LINE,
     external_id: str | None = None,
     email: str | None = None,
+    customer_id: str | None = None,
     last_inbound_at: datetime | None = None,
 ) -> Shopper:
     visitor = Visitor(
@@ -134,6 +135,7 @@ def make_shopper(
         public_id=f"v-{name}",
         first_name=name.title(),
         email=email,
+        customer_id=customer_id,
     )
     db.session.add(visitor)
     db.session.flush()
@@ -212,6 +214,7 @@ def place_order(
     *,
     cart_token: str | None = None,
     email: str | None = None,
+    phone: str | None = None,
     customer_id: int | None = None,
     total: str = "1130.00",
 ) -> Order:
@@ -224,6 +227,7 @@ def place_order(
         "cart_token": cart_token,
         "checkout_token": None,
         "email": email,
+        "phone": phone,
         "currency": "TWD",
         "total_price": total,
         "financial_status": "paid",

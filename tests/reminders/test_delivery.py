@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from engine.binding.models import MESSENGER
 from engine.channels.models import ChannelAccount
+from engine.commerce.apply import apply_checkout
 from engine.db import db
 from engine.reminders import clock, update_flow
 from engine.reminders.models import ReminderNotice
@@ -200,6 +202,94 @@ def test_order_by_email_from_another_device_cancels_the_rest(
     # then
     assert pushes(line, mei.binding.external_id) == []
     assert [(s.status, s.reason) for s in sends_of(shop)] == [("cancelled", "ordered")]
+
+
+def test_order_by_customer_from_another_device_cancels_the_rest(
+    worker, reminder_shop, line: FakeLinePlatform
+) -> None:
+    # given Mei's laptop cart has reminders and she logged in there (customer
+    # 5001); Lin, another customer, has a cart too
+    shop = reminder_shop
+    left_at = move_clock_to(taipei(3, 10))
+    mei = make_shopper(shop, "mei", customer_id="5001")
+    leave_cart(shop, mei, "cart-mei", [(OOLONG_100G, 1)], left_at)
+    lin = make_shopper(shop, "lin", customer_id="5002")
+    leave_cart(shop, lin, "cart-lin", [(OOLONG_100G, 1)], left_at)
+
+    # when customer 5001 orders from a cart we never saw, with no e-mail
+    place_order(shop, 7004, left_at + HOUR, customer_id=5001)
+    move_clock_to(left_at + WAIT + HOUR)
+    kick()
+    wait_for(lambda: pushes(line, lin.binding.external_id), what="Lin's reminder")
+    worker.wait_until_idle()
+
+    # then Mei's cart is not reminded; Lin's is
+    assert pushes(line, mei.binding.external_id) == []
+    assert [run.stop_reason for run in runs_of(shop)] == ["ordered", None]
+    assert [(s.status, s.reason) for s in sends_of(shop)] == [
+        ("cancelled", "ordered"),
+        ("sent", None),
+        ("pending", None),
+    ]
+
+
+def test_order_by_phone_from_another_device_cancels_the_rest(
+    worker, reminder_shop, line: FakeLinePlatform
+) -> None:
+    # given Mei's laptop checkout carries her phone, and Lin's a number one
+    # digit away
+    shop = reminder_shop
+    left_at = move_clock_to(taipei(3, 10))
+    mei, lin = make_shopper(shop, "mei"), make_shopper(shop, "lin")
+    leave_cart(shop, mei, "cart-mei", [(OOLONG_100G, 1)], left_at)
+    leave_cart(shop, lin, "cart-lin", [(OOLONG_100G, 1)], left_at)
+    _check_out(shop, "cart-mei", left_at, phone="+886912345678")
+    _check_out(shop, "cart-lin", left_at, phone="+886912345679")
+
+    # when an order with her phone comes from a cart we never saw
+    place_order(shop, 7005, left_at + HOUR, phone="+886912345678")
+    move_clock_to(left_at + WAIT + HOUR)
+    kick()
+    wait_for(lambda: pushes(line, lin.binding.external_id), what="Lin's reminder")
+    worker.wait_until_idle()
+
+    # then Mei's cart is not reminded; Lin's is
+    assert pushes(line, mei.binding.external_id) == []
+    assert [run.stop_reason for run in runs_of(shop)] == ["ordered", None]
+    assert [(s.status, s.reason) for s in sends_of(shop)] == [
+        ("cancelled", "ordered"),
+        ("sent", None),
+        ("pending", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("at_checkout", "on_the_order"),
+    [
+        ("+886912345678", "+886 912-345-678"),
+        ("+886912345678", "0912-345-678"),
+        ("+886912345678", "0912345678"),
+        ("0912 345 678", "+886912345678"),
+    ],
+)
+def test_order_by_phone_matches_however_the_number_is_written(
+    reminder_shop, at_checkout: str, on_the_order: str
+) -> None:
+    # given Mei's checkout has her phone written one way; Lin's, a number one
+    # digit away
+    shop = reminder_shop
+    left_at = move_clock_to(taipei(3, 10))
+    mei, lin = make_shopper(shop, "mei"), make_shopper(shop, "lin")
+    leave_cart(shop, mei, "cart-mei", [(OOLONG_100G, 1)], left_at)
+    leave_cart(shop, lin, "cart-lin", [(OOLONG_100G, 1)], left_at)
+    _check_out(shop, "cart-mei", left_at, phone=at_checkout)
+    _check_out(shop, "cart-lin", left_at, phone="+886912345679")
+
+    # when an order carries her number written another way
+    place_order(shop, 7006, left_at + HOUR, phone=on_the_order)
+
+    # then her run stops at once; Lin's goes on
+    assert [run.stop_reason for run in runs_of(shop)] == ["ordered", None]
 
 
 def test_order_placed_while_a_send_is_in_flight_never_leads_to_a_later_step(
@@ -647,6 +737,23 @@ def test_nothing_is_sent_when_nothing_is_left_for_sale(
 
 
 S = timedelta(seconds=1)
+
+
+def _check_out(shop, cart_token: str, at: datetime, *, phone: str) -> None:  # noqa: ANN001
+    """The shopper opened checkout for the cart and gave a phone number."""
+    stamp = at.isoformat()
+    apply_checkout(
+        shop,
+        {
+            "token": f"checkout-{cart_token}",
+            "cart_token": cart_token,
+            "phone": phone,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "line_items": [],
+        },
+    )
+    db.session.commit()
 
 
 def _cart_id(shop) -> int:  # noqa: ANN001
