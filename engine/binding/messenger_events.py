@@ -30,7 +30,7 @@ def apply(payload: dict[str, Any], delivery_id: int) -> None:
     if payload.get("object") != "page":
         return
     for entry_index, entry in enumerate(payload.get("entry") or ()):
-        shop = _shop_of_page(str((entry or {}).get("id", "")))
+        shop = shop_of_page(str((entry or {}).get("id", "")))
         if shop is None:
             logger.info("binding.messenger_unknown_page", extra={"entry": entry_index})
             continue
@@ -85,14 +85,20 @@ def _content(message: dict[str, Any], key: str) -> answers.InboundContent:
     )
 
 
-def _shop_of_page(page_id: str) -> Shop | None:
+def shop_of_page(page_id: str) -> Shop | None:
+    """The installed shop whose Facebook Page this is, if any."""
     if not page_id:
         return None
-    account = db.session.scalar(
-        select(ChannelAccount).where(
+    # One installed shop at most holds a Page (engine.channels.accounts);
+    # one that was uninstalled may still have it on record.
+    return db.session.scalar(
+        select(Shop)
+        .join(ChannelAccount, ChannelAccount.shop_id == Shop.id)
+        .where(
             ChannelAccount.channel == MESSENGER,
             ChannelAccount.messenger_page_id == page_id,
             ChannelAccount.enabled.is_(True),
+            Shop.uninstalled_at.is_(None),
         )
+        .limit(1)
     )
-    return db.session.get(Shop, account.shop_id) if account else None

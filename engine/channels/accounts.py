@@ -338,6 +338,7 @@ def save_messenger_settings(
     page_id = _checked(
         "messenger", "page_id", page_id, PAGE_ID, "Facebook Page ids are digits"
     )
+    _refuse_page_of_another_shop(shop, page_id)
     token = _kept_or_checked(
         "messenger",
         "page_access_token",
@@ -372,6 +373,31 @@ def save_messenger_settings(
     account = connect_messenger(shop, page_id, token)
     account.test_recipient_id = recipient
     return account
+
+
+def _refuse_page_of_another_shop(shop: Shop, page_id: str) -> None:
+    """A Page's events come to one webhook for every shop: were two installed
+    shops connected to it, one of them would never see its shoppers' messages.
+    A shop that was uninstalled lets go of its Page."""
+    other = db.session.scalar(
+        select(ChannelAccount.shop_id)
+        .join(Shop, Shop.id == ChannelAccount.shop_id)
+        .where(
+            ChannelAccount.channel == "messenger",
+            ChannelAccount.messenger_page_id == page_id,
+            ChannelAccount.enabled.is_(True),
+            ChannelAccount.shop_id != shop.id,
+            Shop.uninstalled_at.is_(None),
+        )
+        .limit(1)
+    )
+    if other is not None:
+        raise InvalidChannelSettingError(
+            "messenger",
+            "page_id",
+            f"Page {page_id} is connected to another shop using Revisit;"
+            " disconnect it there first.",
+        )
 
 
 def disconnect(shop: Shop, channel: str) -> None:

@@ -7,13 +7,15 @@ from dataclasses import replace
 import pytest
 from flask.testing import FlaskClient
 
+from engine.binding.messenger_events import shop_of_page
+from engine.channels.accounts import connect_messenger
 from engine.channels.registry import account_of
-from engine.db import db
+from engine.db import db, utcnow
 from engine.runtime import current
 from engine.shops.models import Shop
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests.admin import HTTPS, bearer, member, sign_in
-from tests.conftest import APP_URL
+from tests.conftest import APP_URL, OTHER_SHOP_DOMAIN, install_shop
 
 CHANNEL_ID = "2000000001"
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -376,6 +378,53 @@ def test_messenger_page_is_connected(
         "messaging_postbacks",
         "messaging_referrals",
     )
+
+
+def test_messenger_page_of_another_installed_shop_is_refused(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given the Page is already connected to another shop: its events come to
+    # one webhook, so only one shop could ever see them
+    _, messenger = chat_fakes
+    messenger.add_page(PAGE_ID, PAGE_TOKEN)
+    other = install_shop(client, platform, OTHER_SHOP_DOMAIN)
+    connect_messenger(other, PAGE_ID, PAGE_TOKEN)
+    db.session.commit()
+
+    # when
+    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
+    response = client.put(
+        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
+    )
+
+    # then
+    assert response.status_code == 422
+    assert response.json["field"] == "page_id"
+    assert "connected to another shop" in response.json["detail"]
+    assert account_of(shop.id, "messenger") is None
+    assert account_of(other.id, "messenger").enabled is True
+
+
+def test_messenger_page_of_an_uninstalled_shop_can_be_connected(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
+) -> None:
+    # given the shop that held the Page has uninstalled the app
+    _, messenger = chat_fakes
+    messenger.add_page(PAGE_ID, PAGE_TOKEN)
+    other = install_shop(client, platform, OTHER_SHOP_DOMAIN)
+    connect_messenger(other, PAGE_ID, PAGE_TOKEN)
+    other.uninstalled_at = utcnow()
+    db.session.commit()
+
+    # when
+    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
+    response = client.put(
+        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
+    )
+
+    # then the Page's events now go to this shop
+    assert response.status_code == 200
+    assert shop_of_page(PAGE_ID).id == shop.id
 
 
 def test_messenger_page_that_cannot_subscribe_the_app_is_refused(
