@@ -2,9 +2,11 @@
 
 While the database is away the web answers 503 with ``Retry-After``
 (``plugin.errors``), and the store platform and the widget send again; the
-test plays both, delivering webhooks and storefront events throughout. The
-books afterwards: every webhook is stored and applied once, every event the
-web accepted is stored, and both processes are still serving.
+test plays both, delivering webhooks, storefront events and a shopper's chat
+messages throughout, while reminders fall due just as the server goes down.
+The books afterwards: every webhook is stored and applied once, every event
+and chat message the web accepted is stored once, every reminder due is
+sent once, and both processes are still serving.
 
 Restarting the server breaks every other test run that shares it, so this
 runs only with ``REVISIT_FAULTS_RESTART_POSTGRES=1`` (CI sets it: it runs
@@ -16,35 +18,45 @@ connection the restart killed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from flask import current_app
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from engine.db import db
 from engine.runtime import current
 from engine.shops.models import Shop
-from engine.tracking.models import VisitorEvent
 from engine.tracking.reads import READS_KEY
-from engine.webhooks.models import APPLIED, WebhookDelivery
 from plugin.ops import PROBES_KEY
+from plugin.sandbox.line_platform import FakeLinePlatform
 from plugin.sandbox.shopify_platform import FakeShopifyPlatform
 from tests import backends
-from tests.conftest import SHOP_DOMAIN
+from tests.faults.books import (
+    Sender,
+    Sent,
+    all_ended,
+    applied_deliveries,
+    assert_chat_stored_once,
+    assert_line_sent_each_once,
+    carts_due_in,
+    count_status,
+    deliver_cart,
+    send_chat_message,
+    send_event,
+    stored_events,
+    visitor_token,
+    widget_of,
+)
 from tests.faults.conftest import Processes, needs_postgresql
-from tests.faults.processes import WebProcess, wait_until
-from tests.reminders import OOLONG_100G, cart_payload, taipei
-from tests.widget_api import event, storefront
+from tests.faults.processes import wait_until
+from tests.reminders import Shopper
 
 logger = logging.getLogger(__name__)
 
@@ -58,146 +70,96 @@ pytestmark = [
     ),
 ]
 
-# Deliveries and event batches, one every SPACING seconds, for a while
-# before, during and after the restart.
+# Deliveries, event batches and chat messages, one every SPACING seconds,
+# for a while before, during and after the restart, RESTART_AFTER seconds in.
 SENDS = 40
 SPACING = 0.25
+RESTART_AFTER = SENDS * SPACING / 3
 # How long the platform and the widget keep sending one thing again.
 GIVE_UP_SECONDS = 90.0
+# Carts whose first reminder falls due as the restart begins.
+REMINDERS = 6
 
 
-def test_postgres_restart_loses_no_webhook_or_event(
-    shop: Shop, platform: FakeShopifyPlatform, processes: Processes
+def test_postgres_restart_loses_nothing_and_sends_each_reminder_once(
+    reminder_shop: Shop,
+    line: FakeLinePlatform,
+    platform: FakeShopifyPlatform,
+    processes: Processes,
 ) -> None:
-    # given a web process, a worker and a shopper's visitor token
+    # given a web process, a worker, a shopper's visitor token, and
+    # reminders falling due just as PostgreSQL will restart
+    shop = reminder_shop
     web = processes.web(wait=False)
     worker = processes.worker(wait=False).wait_listening()
     web.wait_ready()
-    visitor_token = _visitor_token(web, shop)
+    widget = widget_of(shop)
+    token = visitor_token(web, widget)
+    client_ids = [str(uuid.uuid4()) for _ in range(SENDS)]
+    shoppers = carts_due_in(shop, REMINDERS, seconds=RESTART_AFTER + 0.5)
 
-    # when the platform delivers 40 cart webhooks and the widget sends 40
-    # events, a quarter second apart, and PostgreSQL restarts in the middle
-    webhooks = _Sender(lambda n: _deliver_cart(web, platform, f"cart-{n}"))
-    events = _Sender(lambda n: _send_event(web, shop, visitor_token))
-    webhooks.start()
-    events.start()
-    time.sleep(SENDS * SPACING / 3)
+    # when the platform delivers 40 cart webhooks, the widget sends 40
+    # events and the shopper 40 chat messages, a quarter second apart, and
+    # PostgreSQL restarts in the middle
+    webhooks = _sender(lambda n: deliver_cart(web, platform, f"cart-{n}"))
+    events = _sender(lambda n: send_event(web, widget, token))
+    chat = _sender(lambda n: send_chat_message(web, widget, token, client_ids[n]))
+    for sender in (webhooks, events, chat):
+        sender.start()
+    time.sleep(RESTART_AFTER)
     restarted = _restart_postgresql()
-    for sender in (webhooks, events):
+    shop, shoppers = _read_again(shop, shoppers)
+    for sender in (webhooks, events, chat):
         sender.join(timeout=SENDS * SPACING + GIVE_UP_SECONDS)
         assert not sender.is_alive()
 
     # then each was taken in the end; while the database was away the web
     # answered 503 with Retry-After, and nothing else
-    assert (webhooks.unexpected, events.unexpected) == ([], [])
-    assert len(webhooks.accepted) == len(events.accepted) == SENDS
+    assert (webhooks.unexpected, events.unexpected, chat.unexpected) == ([], [], [])
+    assert [len(sender.accepted) for sender in (webhooks, events, chat)] == [SENDS] * 3
     assert webhooks.refused, "no delivery met the restart"
-    assert all(retry_after for retry_after in webhooks.refused + events.refused)
+    refused = webhooks.refused + events.refused + chat.refused
+    assert all(retry_after for retry_after in refused)
 
-    # and every one is stored and applied, every accepted event stored
+    # and every one is stored and applied, every accepted event and chat
+    # message stored once, every reminder due sent once
     wait_until(
-        lambda: _applied(webhooks.accepted) == SENDS, 60, "every webhook to be applied"
+        lambda: applied_deliveries(list(webhooks.accepted)) == SENDS,
+        60,
+        "every webhook to be applied",
     )
     wait_until(
-        lambda: _stored_events(events.accepted) == SENDS,
+        lambda: set(stored_events(list(events.accepted))) == set(events.accepted),
         60,
         "every accepted event to be stored",
     )
+    assert set(stored_events(list(events.accepted)).values()) == {1}
+    assert_chat_stored_once(shop, chat.accepted)
+    wait_until(
+        lambda: all_ended(shop),
+        60,
+        "the reminders due across the restart to be sent",
+        details=lambda: str(count_status(shop)),
+    )
+    assert_line_sent_each_once(shop, line, shoppers)
     assert web.alive() and worker.alive()
     logger.info(
         "faults.postgres_restart",
-        extra={"restart_seconds": restarted, "refused": len(webhooks.refused)},
+        extra={"restart_seconds": restarted, "refused": len(refused)},
     )
 
 
-class _Sender(threading.Thread):
-    """Sends ``SENDS`` things ``SPACING`` apart, each again while it is refused
-    503, after its ``Retry-After`` (a second when nothing answered).
-
-    ``accepted`` are the keys of what was taken, ``refused`` the Retry-After
-    of each 503, ``unexpected`` any other answer (not sent again).
-    """
-
-    def __init__(self, send_one: Callable[[int], tuple[str, httpx.Response | None]]):
-        super().__init__(daemon=True)
-        self.send_one = send_one
-        self.accepted: list[str] = []
-        self.refused: list[str | None] = []
-        self.unexpected: list[str] = []
-
-    def run(self) -> None:
-        for number in range(SENDS):
-            started = time.monotonic()
-            self._send_until_taken(number, started + GIVE_UP_SECONDS)
-            time.sleep(max(0.0, SPACING - (time.monotonic() - started)))
-
-    def _send_until_taken(self, number: int, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            key, response = self.send_one(number)
-            if response is None:
-                time.sleep(1.0)
-                continue
-            if response.status_code in (200, 202):
-                self.accepted.append(key)
-                return
-            if response.status_code != 503:
-                self.unexpected.append(f"{response.status_code} {response.text}")
-                return
-            self.refused.append(response.headers.get("Retry-After"))
-            time.sleep(float(response.headers.get("Retry-After") or 1))
+def _sender(send_one: Callable[[int], Sent]) -> Sender:
+    return Sender(send_one, count=SENDS, spacing=SPACING, give_up=GIVE_UP_SECONDS)
 
 
-def _deliver_cart(
-    web: WebProcess, platform: FakeShopifyPlatform, token: str
-) -> tuple[str, httpx.Response | None]:
-    """One delivery of a cart webhook; the platform keeps the webhook id."""
-    body = json.dumps(cart_payload(token, [(OOLONG_100G, 1)], taipei(3, 12))).encode()
-    webhook_id = str(uuid.uuid5(uuid.NAMESPACE_URL, token))
-    headers = platform.webhook_headers(
-        "carts/update", SHOP_DOMAIN, body, webhook_id=webhook_id, event_id=webhook_id
-    )
-    return webhook_id, _post(web, "/webhooks/shopify", body, headers)
-
-
-def _send_event(
-    web: WebProcess, shop: Shop, visitor_token: str
-) -> tuple[str, httpx.Response | None]:
-    leave = event("page_leave", seconds_on_page=5)
-    body = {
-        "widget_key": shop.widget_key,
-        "visitor_token": visitor_token,
-        "events": [leave],
-    }
-    headers = {"Content-Type": "text/plain", "Origin": storefront(shop)}
-    return leave["id"], _post(web, "/api/widget/v1/events", json.dumps(body), headers)
-
-
-def _post(
-    web: WebProcess, path: str, body: bytes | str, headers: dict[str, str]
-) -> httpx.Response | None:
-    try:
-        return httpx.post(
-            f"{web.base}{path}", content=body, headers=headers, timeout=10
-        )
-    except httpx.TransportError:
-        return None
-
-
-def _visitor_token(web: WebProcess, shop: Shop) -> str:
-    body = {
-        "widget_key": shop.widget_key,
-        "visitor_token": None,
-        "page": {
-            "url": f"{storefront(shop)}/products/chew-toy",
-            "page_type": "product",
-        },
-        "locale": "en",
-        "event_id": str(uuid.uuid4()),
-    }
-    headers = {"Content-Type": "text/plain", "Origin": storefront(shop)}
-    response = _post(web, "/api/widget/v1/page", json.dumps(body), headers)
-    assert response is not None and response.status_code == 200
-    return response.json()["visitor_token"]
+def _read_again(shop: Shop, shoppers: list[Shopper]) -> tuple[Shop, list[Shopper]]:
+    """The shop and shoppers from the new server: emptying the pools
+    detached the rows the old session held."""
+    return db.session.merge(shop), [
+        Shopper(db.session.merge(shopper.visitor), db.session.merge(shopper.binding))
+        for shopper in shoppers
+    ]
 
 
 def _restart_postgresql() -> float:
@@ -261,24 +223,3 @@ def _engines_of_this_process() -> list[Engine]:
     if READS_KEY in extensions:
         engines.append(extensions[READS_KEY])
     return engines
-
-
-def _applied(webhook_ids: list[str]) -> int:
-    db.session.rollback()
-    return len(
-        db.session.scalars(
-            select(WebhookDelivery.id).where(
-                WebhookDelivery.webhook_id.in_(webhook_ids),
-                WebhookDelivery.status == APPLIED,
-            )
-        ).all()
-    )
-
-
-def _stored_events(event_ids: list[str]) -> int:
-    db.session.rollback()
-    return len(
-        db.session.scalars(
-            select(VisitorEvent.event_id).where(VisitorEvent.event_id.in_(event_ids))
-        ).all()
-    )
