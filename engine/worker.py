@@ -15,6 +15,7 @@ in hand did not finish (RQ retries or fails it once its timeout has passed).
 from __future__ import annotations
 
 import logging
+import time
 from types import FrameType
 
 from flask import Flask
@@ -25,7 +26,7 @@ from rq.queue import Queue
 
 from engine.db import db
 from engine.periodic import ensure_scheduled
-from engine.webhooks.dispatcher import Dispatcher
+from engine.webhooks.dispatcher import Dispatcher, queue_waiting_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ IDLE_CHECK_SECONDS = 10
 # Set once the periodic jobs are scheduled; gone, it means Redis lost its data
 # (a flush, a restart without persistence) and the periodic jobs with it.
 SCHEDULE_MARKER = "revisit:periodic:scheduled"
+# How long a worker that lost Redis mid-job waits between tries, at most.
+REDIS_RETRY_SECONDS = 8.0
 
 
 class AppContextMixin:
@@ -50,6 +53,40 @@ class AppContextMixin:
             if self.is_forking:
                 db.engine.dispose(close=False)
             return super().perform_job(job, queue)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        try:
+            super().execute_job(job, queue)
+        except RedisError:
+            # RQ waits out a Redis outage only while it waits for a job; a
+            # Redis error while it looks after one (the job's status, its
+            # heartbeats) ended the whole worker, so a Redis restart mid-job
+            # left none. The job is the work-horse's to finish; what Redis
+            # lost of its record, RQ's registry cleanup and the sweeps mend.
+            logger.warning(
+                "worker.redis_lost_mid_job", extra={"job_id": job.id}, exc_info=True
+            )
+            if self.horse_pid:
+                self.wait_for_horse()
+                self._horse_pid = 0
+            self._wait_for_redis()
+
+    def _wait_for_redis(self) -> None:
+        """Until Redis answers again, or the worker is asked to stop.
+
+        A warm shutdown asked meanwhile ends the wait, and the worker then
+        exits as RQ does on a Redis error, with status 1, not 0.
+        """
+        delay = 1.0
+        while not self._stop_requested:
+            try:
+                self.connection.ping()
+            except RedisError:
+                time.sleep(delay)
+                delay = min(delay * 2, REDIS_RETRY_SECONDS)
+                continue
+            logger.info("worker.redis_back")
+            return
 
     def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
         try:
@@ -89,11 +126,18 @@ class AppContextMixin:
             return False
 
     def run_maintenance_tasks(self) -> None:
+        data_lost = self._schedule_lost()
         super().run_maintenance_tasks()
         # Redis may have lost the periodic jobs (a flush, a restart without
         # persistence); put them back on every maintenance.
         with self.app.app_context():
             ensure_scheduled()
+            if data_lost:
+                # The queued jobs of recorded webhook deliveries went too, and
+                # the dispatcher queues the waiting ones again only when its
+                # own connections fail: without this they waited for the
+                # stale-delivery sweep, two minutes and more.
+                queue_waiting_deliveries()
         self.connection.set(SCHEDULE_MARKER, "1")
 
 
