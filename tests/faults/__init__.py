@@ -17,11 +17,17 @@ its teardown whatever happened.
   database); LINE and Messenger answering 429 with ``Retry-After``, 500 and
   too late for a while (each reminder once, none before its ``Retry-After``).
 - ``test_redis_outage.py``: Redis unreachable for the web and the worker
-  (through a TCP link the test cuts, never a restart: other runs share the
-  server); webhooks, storefront events and reminders due meanwhile all land.
+  for 6 s (through a TCP link the test cuts); webhooks, storefront events
+  and reminders due meanwhile all land.
+- ``test_redis_restart.py``: a private ``redis-server`` (its own port, so
+  other runs are untouched) stopped and started again under the web and a
+  busy worker: SIGTERM with an append-only file (nothing lost or repeated),
+  and SIGKILL without persistence (only the events Redis held undrained are
+  lost; the sweep sends each due reminder once).
 - ``test_postgres_restart.py``: PostgreSQL restarted under a web process and
-  a worker while webhooks and events keep coming; only with
-  ``REVISIT_FAULTS_RESTART_POSTGRES=1`` (CI), since it breaks other runs.
+  a worker while webhooks, events and chat messages keep coming and
+  reminders fall due; only with ``REVISIT_FAULTS_RESTART_POSTGRES=1`` (CI),
+  since it breaks other runs.
 - ``test_store_webhooks.py``: webhooks twice, late and out of order, applied
   by two workers; the newest state wins and no ordered cart is reminded.
 - ``test_chat_web_kill.py``: a web process SIGKILLed in a burst of chat
