@@ -1,8 +1,8 @@
 // The loader every storefront page runs (deferred, after the theme's own
 // markup). It reads #revisit-config, tells the app about the page view, keeps
-// the visitor's first-party token, measures visible time on the page, notices
-// cart changes, and sends events in small batches. Whatever is visible (the
-// bubble, a message, the panel) lives in chunks fetched with import() only
+// the visitor's first-party token (in a cookie), measures visible time on the
+// page, notices cart changes, and sends events in small batches. Whatever is
+// visible (the bubble, a message, the panel) lives in chunks fetched with import() only
 // when there is something to show, so a page with nothing for this visitor
 // loads nothing else.
 //
@@ -18,11 +18,14 @@
 // the app, so it must not name the app's files.
 /* global __REVISIT_CHUNK_PATH__ */
 
-const TOKEN_KEY = 'revisit:visitor';
+// The visitor token lives in a first-party cookie, not in localStorage: the
+// page's first localStorage access makes it wait while the browser loads the
+// site's whole storage, and the Cookie Store API reads a cookie without that.
+const TOKEN_COOKIE = 'revisit_visitor';
 const CART_KEY = 'revisit:cart';
 const FORM_KEY = 'revisit:cart-form';
 // Shopify's Ajax Cart API and the classic cart form, under any locale prefix.
-const CART_PATH = /\/cart\/(add|change|update|clear)(?:\.js)?$/;
+const CART_PATH = /\/cart\/(add|change|update|clear)(\.js)?$/;
 // The events endpoint takes at most this many events per request.
 const BATCH = 50;
 
@@ -44,6 +47,11 @@ let tokenRetried;
 let visibleMs = 0;
 // When the page last became visible (ms since navigation), or -1 while hidden.
 let visibleSince = 0;
+// Whether this browser may hold anything of ours in localStorage. The token
+// cookie is set with the first answer, before anything is stored, so a
+// browser without it has nothing there, and reading would only make the page
+// wait for the storage to load.
+let stored;
 
 function guard(fn) {
   return function () {
@@ -57,13 +65,14 @@ function guard(fn) {
 
 function read(key) {
   try {
-    return localStorage.getItem(key);
+    return stored ? localStorage.getItem(key) : null;
   } catch (error) {
     // Storage switched off: the widget works without it.
   }
 }
 
 function write(key, value) {
+  stored = 1;
   try {
     if (value == null) localStorage.removeItem(key);
     else localStorage.setItem(key, value);
@@ -81,12 +90,12 @@ function whenIdle(fn) {
 }
 
 // A string body goes as text/plain, which needs no CORS preflight; a beacon
-// outlives the page while it is being torn down.
+// outlives the page while it is being torn down (and answers nothing: null).
 function post(path, body, beacon) {
   const url = base + '/api/widget/v1/' + path;
   body = JSON.stringify(body);
   return beacon && navigator.sendBeacon(url, body)
-    ? Promise.resolve()
+    ? null
     : nativeFetch(url, { method: 'POST', body, keepalive: true }).then(
         // Only the page view's answer has a body (events: 202, none).
         (response) =>
@@ -128,14 +137,13 @@ function flush(beacon) {
   // Events need the visitor's token; the answer to the page view brings it.
   while (token && queue.length) {
     const events = queue.splice(0, BATCH);
-    post('events', { widget_key: config.widget_key, visitor_token: token, events }, beacon === true).catch(
+    post('events', { widget_key: config.widget_key, visitor_token: token, events }, beacon)?.catch(
       guard((status) => {
         // The token no longer verifies: get a fresh one, then send again (once).
         // The page view goes again under its first id, so it is counted once.
         if (status == 401 && !tokenRetried) {
           token = null;
           tokenRetried = true;
-          write(TOKEN_KEY);
           queue = events.concat(queue);
           sendPage();
         }
@@ -147,7 +155,8 @@ function flush(beacon) {
 function sendPage() {
   post('page', {
     widget_key: config.widget_key,
-    visitor_token: token || null,
+    // None yet: left out, which the API reads as null.
+    visitor_token: token,
     page: {
       url: location.href,
       page_type: config.page_type,
@@ -163,7 +172,11 @@ function sendPage() {
     guard((reply) => {
       answer = reply;
       answered();
-      write(TOKEN_KEY, (token = reply.visitor_token));
+      token = reply.visitor_token;
+      // Set again with every answer, so that it lasts 400 days (the longest
+      // Chromium keeps a cookie) from the last visit. No SameSite attribute:
+      // nothing but this script reads it.
+      doc.cookie = TOKEN_COOKIE + '=' + token + ';path=/;max-age=34560000';
       flush();
       // One idle callback for every chunk to show: each callback is a task.
       const features = reply.features || {};
@@ -171,6 +184,10 @@ function sendPage() {
         if (features.chat || features.game || features.binding) run('bubble', 'mount');
         if (features.binding) run('binding', 'start');
         if (reply.message) run('messages', 'mount');
+        // A browser seen before may have a form addition to report, or a
+        // cart never pictured here (taken then, once). A first visit has
+        // neither stored; its first cart change is read from its request.
+        if (stored && (read(FORM_KEY) || !read(CART_KEY))) cartChanged('seed');
       });
     }),
     noop,
@@ -249,10 +266,20 @@ guard(() => {
   if (!config.app_url || !config.widget_key || config.design_mode) return;
 
   base = config.app_url.replace(/\/+$/, '');
-  token = read(TOKEN_KEY);
   if (doc.hidden) visibleSince = -1;
   pageEventId = crypto.randomUUID();
-  sendPage();
+  // Reading document.cookie makes the page wait for the browser; the Cookie
+  // Store API, where there is one, does not. (The pattern names TOKEN_COOKIE.)
+  (win.cookieStore
+    ? cookieStore.get(TOKEN_COOKIE).then((found) => found && found.value)
+    : Promise.resolve((/(^|; )revisit_visitor=([^;]*)/.exec(doc.cookie) || [])[2])
+  ).then(
+    guard((found) => {
+      stored = token = found;
+      sendPage();
+    }),
+    noop,
+  );
 
   doc.addEventListener(
     'visibilitychange',
@@ -286,14 +313,4 @@ guard(() => {
     }),
   );
   watchCart();
-  // A form addition to report, or a cart (its cookie) never pictured here. A
-  // first visit has no cart: the first addition is then read from its request.
-  // Reading document.cookie makes the page wait for the browser; the Cookie
-  // Store API, where there is one, answers without holding the page up.
-  const seed = (found) => found && whenIdle(() => cartChanged('seed'));
-  if (read(FORM_KEY)) seed(1);
-  else if (!read(CART_KEY)) {
-    if (win.cookieStore) cookieStore.get('cart').then(seed, noop);
-    else seed(/(^|; )cart=/.test(doc.cookie));
-  }
 })();

@@ -15,7 +15,6 @@ import { addStyles, widgetFrame } from '../frame.js';
 import { bindingTexts, pick } from '../i18n.js';
 
 /* global __REVISIT_BINDING_CSS__ */
-const TOKEN_KEY = 'revisit:visitor';
 const ADDS_KEY = 'revisit:binding-adds';
 const IDENTIFIED_KEY = 'revisit:identified';
 const LINK_PARAM = 'revisit_link';
@@ -38,7 +37,7 @@ function api(action, fields) {
   const base = context.config.app_url.replace(/\/+$/, '');
   const body = JSON.stringify({
     widget_key: context.config.widget_key,
-    visitor_token: context.read(TOKEN_KEY),
+    visitor_token: context.answer.visitor_token,
     ...fields,
   });
   return fetch(base + '/api/widget/v1/binding/' + action, { method: 'POST', body }).then((response) =>
@@ -188,7 +187,7 @@ function identify() {
   const customer = context.config.customer_id_hint;
   if (!customer || context.read(IDENTIFIED_KEY) == String(customer)) return;
   const root = (window.Shopify && Shopify.routes && Shopify.routes.root) || '/';
-  const query = '?visitor_token=' + encodeURIComponent(context.read(TOKEN_KEY));
+  const query = '?visitor_token=' + encodeURIComponent(context.answer.visitor_token);
   fetch(root + 'apps/revisit/identify' + query, { credentials: 'same-origin' }).then(
     context.guard((response) => response.ok && context.write(IDENTIFIED_KEY, String(customer))),
     () => {},
