@@ -9,7 +9,10 @@
 // module; so the frame is looked up in the page, where there is only one.
 
 /* global __REVISIT_BASE_CSS__ */
-export function widgetFrame(context) {
+// css: the caller's own styles, in the frame's first style element when it
+// creates the frame (one style sheet for the browser to set up instead of
+// two), added beside it otherwise.
+export function widgetFrame(context, css = '') {
   const found = document.querySelector('revisit-widget');
   // The shadow root holds our style elements, then the frame, last.
   let frame = found && found.shadowRoot && found.shadowRoot.lastElementChild;
@@ -20,11 +23,13 @@ export function widgetFrame(context) {
     host.style.cssText = 'all:initial!important;display:contents!important';
     const shadow = host.attachShadow({ mode: 'open' });
     const style = document.createElement('style');
-    style.textContent = __REVISIT_BASE_CSS__;
+    style.textContent = __REVISIT_BASE_CSS__ + css;
     frame = document.createElement('div');
     frame.className = context.config.position == 'bottom-left' ? 'w l' : 'w';
     shadow.append(style, frame);
     document.body.append(host);
+  } else if (css) {
+    addStyles(frame, css);
   }
   return frame;
 }
@@ -34,19 +39,4 @@ export function addStyles(frame, css) {
   const style = document.createElement('style');
   style.textContent = css;
   frame.before(style);
-}
-
-// A decorative icon (its button is labelled), built as elements: setting
-// innerHTML would start the HTML parser for two tags.
-export function icon(size, viewBox, path) {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', viewBox);
-  svg.setAttribute('width', size);
-  svg.setAttribute('height', size);
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const shape = document.createElementNS(svg.namespaceURI, 'path');
-  for (const [name, value] of Object.entries(path)) shape.setAttribute(name, value);
-  svg.append(shape);
-  return svg;
 }

@@ -5,7 +5,7 @@
 // Any Chinese locale reads Traditional Chinese (the only Chinese we ship);
 // everything else falls back to English.
 export function pick(table, locale) {
-  return /^zh/i.test(locale || '') ? table.zh : table.en;
+  return String(locale).slice(0, 2).toLowerCase() == 'zh' ? table.zh : table.en;
 }
 
 export const bubbleTexts = {

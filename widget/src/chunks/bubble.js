@@ -2,14 +2,8 @@
 // game, LINE/Messenger binding) for this shop. Pressing it loads the panel;
 // on a bonus game's target page it also fetches the game for the collectible.
 
-import { icon, widgetFrame } from '../frame.js';
+import { widgetFrame } from '../frame.js';
 import { bubbleTexts, pick } from '../i18n.js';
-
-// A speech bubble in currentColor; decorative, since the button is labelled.
-const SPEECH_BUBBLE = {
-  fill: 'currentColor',
-  d: 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z',
-};
 
 export function mountBubble(context) {
   const frame = widgetFrame(context);
@@ -22,7 +16,6 @@ export function mountBubble(context) {
   // The theme's translations first (the app embed passes them), then ours.
   button.setAttribute('aria-label', labels.open || pick(bubbleTexts, context.config.locale).open);
   button.setAttribute('aria-expanded', 'false');
-  button.append(icon(26, '0 0 24 24', SPEECH_BUBBLE));
   button.addEventListener('click', context.guard(() =>
     import('./panel.js').then(context.guard((chunk) => chunk.toggle(frame, context, button)), () => {}),
   ));

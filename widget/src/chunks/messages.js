@@ -6,19 +6,13 @@
 // It shows as a non-modal dialog that never takes focus: the shopper reaches
 // it with Tab, a polite live region announces it, and Escape closes it.
 
-import { addStyles, icon, widgetFrame } from '../frame.js';
+import { widgetFrame } from '../frame.js';
 import { messageTexts, pick } from '../i18n.js';
 
 /* global __REVISIT_MESSAGES_CSS__ */
 const DISMISSED_KEY = 'revisit:dismissed';
 // Enough to cover every message a shop runs at once; the oldest go first.
 const DISMISSED_KEPT = 100;
-const CROSS = {
-  d: 'M3 3l10 10M13 3L3 13',
-  stroke: 'currentColor',
-  'stroke-width': '2',
-  'stroke-linecap': 'round',
-};
 
 function dismissedIds(context) {
   try {
@@ -53,7 +47,6 @@ function link(message, className, content, onClick) {
 // Resolves once the image can be painted at its size (or failed), so the
 // card appears whole instead of growing while the picture arrives.
 function loadImage(message, alt) {
-  if (!message.image_url) return Promise.resolve(null);
   const image = element('img');
   image.src = message.image_url;
   image.alt = alt;
@@ -71,7 +64,6 @@ function buildCard(message, texts, image, handlers) {
   const close = element('button', 'x');
   close.type = 'button';
   close.setAttribute('aria-label', texts.dismiss);
-  close.append(icon(16, '0 0 16 16', CROSS));
   close.addEventListener('click', handlers.dismiss);
   card.append(close);
 
@@ -143,9 +135,8 @@ export function mountMessage(context) {
   mounted.add(message.id);
 
   const texts = pick(messageTexts, context.config.locale);
-  const frame = widgetFrame(context);
+  const frame = widgetFrame(context, __REVISIT_MESSAGES_CSS__);
   const shadow = frame.getRootNode();
-  addStyles(frame, __REVISIT_MESSAGES_CSS__);
   // The live region is in place before the card, so the announcement is heard.
   const announcer = element('div', 'sr');
   announcer.setAttribute('aria-live', 'polite');
@@ -171,16 +162,18 @@ export function mountMessage(context) {
   });
   const handlers = { dismiss, click: guard(() => counted('message_click')) };
 
+  const show = guard((image) => {
+    // Closed in another tab meanwhile: stay closed.
+    if (dismissedIds(context).includes(message.id)) return;
+    card = buildCard(message, texts, image, handlers);
+    if (frame.querySelector('.b')) card.classList.add('a');
+    frame.append(card);
+    announcer.textContent = texts.announce + ' ' + (message.title || message.body || '');
+    document.addEventListener('keydown', onKey);
+    counted('message_view');
+  });
+  // Without a picture there is nothing to wait for: shown in the same task.
   whenTriggered(message, guard, () =>
-    loadImage(message, message.title || message.button_label || texts.label).then(guard((image) => {
-      // Closed in another tab meanwhile: stay closed.
-      if (dismissedIds(context).includes(message.id)) return;
-      card = buildCard(message, texts, image, handlers);
-      if (frame.querySelector('.b')) card.classList.add('a');
-      frame.append(card);
-      announcer.textContent = texts.announce + ' ' + (message.title || message.body || '');
-      document.addEventListener('keydown', onKey);
-      counted('message_view');
-    })),
+    message.image_url ? loadImage(message, message.title || message.button_label || texts.label).then(show) : show(),
   );
 }

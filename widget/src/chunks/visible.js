@@ -9,8 +9,10 @@ import { mountBubble } from './bubble.js';
 import { mountMessage } from './messages.js';
 
 // Called once per name; each part mounts once (a second call finds it there).
+// The message goes first: the frame it creates holds its styles in the one
+// style sheet, and the card appears later, beside the bubble.
 export function mount(context) {
   const features = context.features;
-  if (features.chat || features.game || features.binding) mountBubble(context);
   if (context.message) mountMessage(context);
+  if (features.chat || features.game || features.binding) mountBubble(context);
 }
