@@ -39,6 +39,12 @@ const VISIBLE_AS = ['bubble', 'messages'];
 const ENTRY_NAMES = [...VISIBLE_AS, 'cart', 'binding'];
 // Every browser with dynamic import() and shadow DOM reads ES2020.
 const TARGET = 'es2020';
+// V8's compile hint for a file whose functions nearly all run as it loads
+// (the loader, the visible file): Chromium compiles them all at once, while
+// it streams the file, instead of parsing each again on its first call on
+// the page's main thread (a sixth of the widget's main-thread time there).
+// Other browsers read a comment.
+const COMPILED_ON_LOAD = { js: '//# allFunctionsCalledOnLoad' };
 
 async function minifiedCss(name) {
   const css = await readFile(join(SOURCE, 'styles', `${name}.css`), 'utf8');
@@ -105,6 +111,7 @@ async function buildChunks(define) {
     await esbuild.build({
       ...CHUNK_OPTIONS,
       entryPoints: { [VISIBLE]: join(SOURCE, 'chunks', `${VISIBLE}.js`) },
+      banner: COMPILED_ON_LOAD,
       define,
       plugins: [importBuilt(built.chunks)],
     }),
@@ -123,6 +130,7 @@ async function buildLoader() {
     minify: true,
     target: TARGET,
     define: { __REVISIT_CHUNK_PATH__: JSON.stringify(PUBLIC_PATH) },
+    banner: COMPILED_ON_LOAD,
     legalComments: 'none',
     // Chinese texts as UTF-8, not \u escapes: fewer bytes on the wire.
     charset: 'utf8',

@@ -20,7 +20,7 @@
 
 // The visitor token lives in a first-party cookie, not in localStorage: the
 // page's first localStorage access makes it wait while the browser loads the
-// site's whole storage, and the Cookie Store API reads a cookie without that.
+// site's whole storage, several times longer than reading the cookies.
 const TOKEN_COOKIE = 'revisit_visitor';
 const CART_KEY = 'revisit:cart';
 const FORM_KEY = 'revisit:cart-form';
@@ -268,18 +268,9 @@ guard(() => {
   base = config.app_url.replace(/\/+$/, '');
   if (doc.hidden) visibleSince = -1;
   pageEventId = crypto.randomUUID();
-  // Reading document.cookie makes the page wait for the browser; the Cookie
-  // Store API, where there is one, does not. (The pattern names TOKEN_COOKIE.)
-  (win.cookieStore
-    ? cookieStore.get(TOKEN_COOKIE).then((found) => found && found.value)
-    : Promise.resolve((/(^|; )revisit_visitor=([^;]*)/.exec(doc.cookie) || [])[2])
-  ).then(
-    guard((found) => {
-      stored = token = found;
-      sendPage();
-    }),
-    noop,
-  );
+  // The pattern names TOKEN_COOKIE.
+  stored = token = (/(^|; )revisit_visitor=([^;]*)/.exec(doc.cookie) || [])[2];
+  sendPage();
 
   doc.addEventListener(
     'visibilitychange',
