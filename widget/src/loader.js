@@ -20,7 +20,7 @@
 
 // The visitor token lives in a first-party cookie, not in localStorage: the
 // page's first localStorage access makes it wait while the browser loads the
-// site's whole storage, several times longer than reading the cookies.
+// site's whole storage, several times longer than reading a cookie.
 const TOKEN_COOKIE = 'revisit_visitor';
 const CART_KEY = 'revisit:cart';
 const FORM_KEY = 'revisit:cart-form';
@@ -85,8 +85,9 @@ function whenIdle(fn) {
   fn = guard(fn);
   const later = () =>
     win.requestIdleCallback ? requestIdleCallback(fn, { timeout: 2000 }) : setTimeout(fn, 9);
+  // A document loads once: the listener needs no removing.
   if (doc.readyState == 'complete') later();
-  else win.addEventListener('load', later, { once: true });
+  else win.addEventListener('load', later);
 }
 
 // A string body goes as text/plain, which needs no CORS preflight; a beacon
@@ -114,7 +115,7 @@ function run(name, method, ...args) {
           config,
           answer,
           message: answer.message,
-          features: answer.features || {},
+          features: answer.features,
           track,
           guard,
           read,
@@ -179,7 +180,8 @@ function sendPage() {
       doc.cookie = TOKEN_COOKIE + '=' + token + ';path=/;max-age=34560000';
       flush();
       // One idle callback for every chunk to show: each callback is a task.
-      const features = reply.features || {};
+      // (The app sends features with every answer.)
+      const features = reply.features;
       whenIdle(() => {
         if (features.chat || features.game || features.binding) run('bubble', 'mount');
         if (features.binding) run('binding', 'start');
@@ -200,7 +202,7 @@ function visibleNow() {
 
 function cartKind(url) {
   const match = CART_PATH.exec(new URL(url, location.href).pathname);
-  return match && match[1];
+  return match?.[1];
 }
 
 function cartChanged(kind, body, reply) {
@@ -214,9 +216,9 @@ function watchCart() {
     const reply = nativeFetch.apply(this, arguments);
     try {
       const kind = cartKind(input.url || input);
-      if (kind && /post/i.test((init && init.method) || input.method)) {
+      if (kind && /post/i.test(init?.method || input.method)) {
         reply.then(
-          guard((response) => response.ok && cartChanged(kind, init && init.body, response.clone().text())),
+          guard((response) => response.ok && cartChanged(kind, init?.body, response.clone().text())),
           noop,
         );
       }
@@ -268,9 +270,18 @@ guard(() => {
   base = config.app_url.replace(/\/+$/, '');
   if (doc.hidden) visibleSince = -1;
   pageEventId = crypto.randomUUID();
-  // The pattern names TOKEN_COOKIE.
-  stored = token = (/(^|; )revisit_visitor=([^;]*)/.exec(doc.cookie) || [])[2];
-  sendPage();
+  // Reading document.cookie makes the page wait for the browser; the Cookie
+  // Store API, where there is one, does not. (The pattern names TOKEN_COOKIE.)
+  (win.cookieStore
+    ? cookieStore.get(TOKEN_COOKIE).then((found) => found?.value)
+    : Promise.resolve(/(^|; )revisit_visitor=([^;]*)/.exec(doc.cookie)?.[2])
+  ).then(
+    guard((found) => {
+      stored = token = found;
+      sendPage();
+    }),
+    noop,
+  );
 
   doc.addEventListener(
     'visibilitychange',
