@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from engine.binding.person import existing_visitor, visitor_for
-from engine.channels.accounts import opening_hours
+from engine.channels.schedule import opening_hours
 from engine.chat.conversations import (
     HISTORY_PAGE,
     NewMessage,

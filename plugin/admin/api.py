@@ -17,12 +17,11 @@ from engine.channels.accounts import (
     UNCHANGED,
     channel_settings,
     disconnect,
-    opening_hours,
     save_line_settings,
     save_messenger_settings,
-    save_schedule,
 )
 from engine.channels.errors import ChannelError, InvalidChannelSettingError
+from engine.channels.schedule import opening_hours, save_schedule
 from engine.db import db, utcnow
 from engine.onsite import rules
 from engine.onsite.counting import message_stats
