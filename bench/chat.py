@@ -53,7 +53,11 @@ from common import (  # noqa: E402
 
 import plugin  # noqa: E402
 from engine.binding.person import visitor_for  # noqa: E402
-from engine.chat.conversations import NewMessage, append, start_for_visitor  # noqa: E402
+from engine.chat.conversations import (  # noqa: E402
+    NewMessage,
+    append,
+    start_for_visitor,
+)
 from engine.chat.models import SHOPPER  # noqa: E402
 from engine.chat.shopper import stream_token  # noqa: E402
 from engine.db import db  # noqa: E402

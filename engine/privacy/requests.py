@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, false, or_, select, update
+from sqlalchemy import ColumnElement, delete, false, or_, select, update
 
 from engine.binding.models import ChannelBinding, ConsentRecord
 from engine.chat.privacy import customer_conversations, forget_conversations
@@ -179,8 +179,18 @@ def _orders(shop: Shop, customer: dict[str, Any], order_ids: list[str]) -> list[
     )
 
 
-def _matches(id_column, email_column, customer: dict[str, Any], phone_column=None):  # noqa: ANN001, ANN202
-    """A condition true for rows that name this customer by id, e-mail or phone."""
+def _matches(
+    id_column: ColumnElement,
+    email_column: ColumnElement,
+    customer: dict[str, Any],
+    phone_column: ColumnElement | None = None,
+) -> ColumnElement[bool]:
+    """A condition true for rows that name this customer by id, e-mail or phone.
+
+    Phones are compared as written, unlike the reminders' looser match
+    (``engine.reminders.identity``): a number that matched another person
+    would export or erase that person's data.
+    """
     clauses = []
     if customer.get("id") is not None:
         clauses.append(id_column == _str(customer["id"]))

@@ -29,6 +29,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLUnionType,
@@ -315,7 +316,9 @@ class QueryCost:
                 yield from self._fields(fragment.selection_set)
 
 
-def _field_of(parent: GraphQLObjectType | GraphQLInterfaceType, name: str):  # noqa: ANN202
+def _field_of(
+    parent: GraphQLObjectType | GraphQLInterfaceType, name: str
+) -> GraphQLField:
     """The field ``name`` of ``parent``, or of one of an interface's types (a
     field selected in an inline fragment on that type)."""
     if name in parent.fields:
