@@ -24,22 +24,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from engine.binding.models import LINE, ChannelBinding
-from engine.catalog.variants import VariantDetails, variant_details
+from engine.catalog.variants import VariantDetails
 from engine.channels.base import Channel
 from engine.channels.errors import ChannelNotConfiguredError
 from engine.channels.models import ChannelAccount
 from engine.channels.registry import channel_for
 from engine.commerce.models import Cart, Checkout
 from engine.db import db
+from engine.reminders import batch_reads as reads
 from engine.reminders import clock, gates
 from engine.reminders.cart_view import cart_target, open_checkouts, view_cart
 from engine.reminders.content import build_parts, describe_parts
@@ -50,7 +50,6 @@ from engine.reminders.models import (
     CANCELLED,
     PENDING,
     SENDING,
-    SENT,
     SKIPPED,
     ReminderFlow,
     ReminderRun,
@@ -65,7 +64,6 @@ from engine.reminders.scheduling import (
     webhooks_waiting,
 )
 from engine.reminders.sequences import advance, last_ended_send, stop_runs
-from engine.shopify.errors import AccessRevokedError, AdminApiError
 from engine.shops.models import Shop
 from engine.visitors.models import Visitor
 
@@ -262,34 +260,34 @@ class _Batch:
                 .order_by(ReminderSend.due_at)
             )
         )
-        runs = _by_id(ReminderRun, {send.run_id for send in sends})
-        carts = _by_id(
+        runs = reads.by_id(ReminderRun, {send.run_id for send in sends})
+        carts = reads.by_id(
             Cart,
             {run.cart_id for run in runs.values()},
             selectinload(Cart.line_items),
         )
         shop_ids = {send.shop_id for send in sends}
-        shops = _by_id(Shop, shop_ids)
+        shops = reads.by_id(Shop, shop_ids)
         # The platform call comes first, so no lock waits on it.
-        details = _catalog(shops, carts.values())
+        details = reads.catalog(shops, carts.values())
 
         _lock_shops(shop_ids)
         runs = _lock_runs(set(runs))
         visitor_ids = {run.visitor_id for run in runs.values()} - {None}
-        bindings = _bindings(visitor_ids)
-        person = _people(visitor_ids, bindings)
+        bindings = reads.bindings(visitor_ids)
+        person = reads.people(visitor_ids, bindings)
         return cls(
             now=now,
             sends=sends,
             runs=runs,
             carts=carts,
             shops=shops,
-            flows=_flows(shop_ids),
-            visitors=_by_id(Visitor, visitor_ids),
+            flows=reads.flows(shop_ids),
+            visitors=reads.by_id(Visitor, visitor_ids),
             bindings=bindings,
-            accounts=_accounts(shop_ids),
+            accounts=reads.channel_accounts(shop_ids),
             person=person,
-            recent=_recent_sends(person, set(send_ids), now),
+            recent=reads.recent_sends(person, set(send_ids), now),
             checkouts=open_checkouts(list(carts.values())),
             details=details,
             orders_waiting=shops_with_orders_waiting(shops.values()),
@@ -452,28 +450,6 @@ class _Batch:
         return channels[key]
 
 
-def _catalog(
-    shops: dict[int, Shop], carts: Iterable[Cart]
-) -> dict[int, dict[str, VariantDetails | None] | None]:
-    """Variant details per shop; None for a shop the platform would not answer."""
-    wanted: dict[int, set[str]] = defaultdict(set)
-    for cart in carts:
-        wanted[cart.shop_id] |= {
-            line.variant_id for line in cart.line_items if line.variant_id
-        }
-    found: dict[int, dict[str, VariantDetails | None] | None] = {}
-    for shop_id, ids in wanted.items():
-        try:
-            found[shop_id] = variant_details(shops[shop_id], ids)
-        except (AdminApiError, AccessRevokedError) as error:
-            logger.warning(
-                "reminders.catalog_unavailable",
-                extra={"shop_id": shop_id, "error": type(error).__name__},
-            )
-            found[shop_id] = None
-    return found
-
-
 def _lock_shops(shop_ids: set[int]) -> None:
     """Take turns per shop while deciding (PostgreSQL; SQLite has one writer)."""
     if db.engine.dialect.name != "postgresql":
@@ -496,113 +472,6 @@ def _lock_runs(run_ids: set[int]) -> dict[int, ReminderRun]:
     return {run.id: run for run in rows}
 
 
-def _people(
-    visitor_ids: set[int], bindings: dict[int, list[ChannelBinding]]
-) -> dict[int, int]:
-    """The person of each visitor, and of each other device bound to the same
-    account: the smallest visitor id among them."""
-    accounts = {
-        (binding.shop_id, binding.channel, binding.external_id)
-        for found in bindings.values()
-        for binding in found
-    }
-    if not accounts:
-        return {visitor_id: visitor_id for visitor_id in visitor_ids}
-
-    # By account id alone (indexed), the rest sorted out here: one short
-    # query, where an OR of every account would take longer to compile.
-    sharing: dict[tuple[int, str, str], set[int]] = defaultdict(set)
-    rows = db.session.execute(
-        select(
-            ChannelBinding.shop_id,
-            ChannelBinding.channel,
-            ChannelBinding.external_id,
-            ChannelBinding.visitor_id,
-        ).where(
-            ChannelBinding.shop_id.in_({account[0] for account in accounts}),
-            ChannelBinding.external_id.in_({account[2] for account in accounts}),
-        )
-    )
-    for shop_id, channel, external_id, visitor_id in rows:
-        if (shop_id, channel, external_id) in accounts:
-            sharing[(shop_id, channel, external_id)].add(visitor_id)
-
-    person: dict[int, int] = {}
-    for visitor_id in visitor_ids:
-        group = {visitor_id}
-        for binding in bindings.get(visitor_id, []):
-            group |= sharing[(binding.shop_id, binding.channel, binding.external_id)]
-        for member in group:
-            person[member] = min(group | {person.get(member, member)})
-    return person
-
-
 def _end(send: ReminderSend, status: str, reason: str | None, now: datetime) -> None:
     send.status, send.reason = status, reason
     send.ended_at, send.claimed_at = now, None
-
-
-def _by_id(model: type, ids: set, *options) -> dict:  # noqa: ANN002
-    if not ids:
-        return {}
-    rows = db.session.scalars(select(model).where(model.id.in_(ids)).options(*options))
-    return {row.id: row for row in rows}
-
-
-def _flows(shop_ids: set[int]) -> dict[int, ReminderFlow]:
-    rows = db.session.scalars(
-        select(ReminderFlow)
-        .where(ReminderFlow.shop_id.in_(shop_ids))
-        .options(selectinload(ReminderFlow.steps))
-    )
-    return {flow.shop_id: flow for flow in rows}
-
-
-def _bindings(visitor_ids: set[int]) -> dict[int, list[ChannelBinding]]:
-    found: dict[int, list[ChannelBinding]] = defaultdict(list)
-    if visitor_ids:
-        for binding in db.session.scalars(
-            select(ChannelBinding).where(ChannelBinding.visitor_id.in_(visitor_ids))
-        ):
-            found[binding.visitor_id].append(binding)
-    return found
-
-
-def _accounts(shop_ids: set[int]) -> dict[tuple[int, str], ChannelAccount]:
-    rows = db.session.scalars(
-        select(ChannelAccount).where(ChannelAccount.shop_id.in_(shop_ids))
-    )
-    return {(account.shop_id, account.channel): account for account in rows}
-
-
-def _recent_sends(
-    person: dict[int, int], claimed: set[int], now: datetime
-) -> dict[int, list[datetime]]:
-    """When reminders went to each person, as far back as any cap looks.
-
-    Counts sends other workers have decided and are sending (their recipient
-    is set), not this batch's own claims.
-    """
-    found: dict[int, list[datetime]] = defaultdict(list)
-    if not person:
-        return found
-    on_its_way = (ReminderSend.status == SENDING) & ReminderSend.recipient_id.is_not(
-        None
-    )
-    rows = db.session.execute(
-        select(
-            ReminderSend.visitor_id,
-            func.coalesce(ReminderSend.sent_at, ReminderSend.claimed_at),
-        ).where(
-            ReminderSend.visitor_id.in_(person),
-            ReminderSend.id.not_in(claimed),
-            or_(
-                (ReminderSend.status == SENT)
-                & (ReminderSend.sent_at > now - timedelta(days=7)),
-                on_its_way,
-            ),
-        )
-    )
-    for visitor_id, at in rows:
-        found[person[visitor_id]].append(at or now)
-    return found
