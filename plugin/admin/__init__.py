@@ -24,6 +24,7 @@ bp = Blueprint(
 from plugin.admin import (  # noqa: E402,F401
     api,
     binding,
+    channels_api,
     game,
     inbox,
     inbox_setup,

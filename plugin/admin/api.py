@@ -2,7 +2,8 @@
 
 Refused edits answer 422 with ``{"detail", "code", "field"}`` and change
 nothing: the engine checks the whole edit before it writes, and the
-transaction is rolled back on any refusal.
+transaction is rolled back on any refusal. The channel settings' operations
+are ``plugin.admin.channels_api``'s, the inbox's ``inbox`` and ``inbox_setup``'s.
 """
 
 from __future__ import annotations
@@ -12,16 +13,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from engine.binding.addresses import setup_addresses
-from engine.channels.accounts import (
-    UNCHANGED,
-    channel_settings,
-    disconnect,
-    save_line_settings,
-    save_messenger_settings,
-)
-from engine.channels.errors import ChannelError, InvalidChannelSettingError
-from engine.channels.schedule import opening_hours, save_schedule
+from engine.channels.errors import ChannelError
 from engine.db import db, utcnow
 from engine.onsite import rules
 from engine.onsite.counting import message_stats
@@ -75,7 +67,7 @@ def put_flow(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     try:
         update_flow(viewer.shop, changes)
     except FlowValidationError as refusal:
-        raise _refused(refusal.field, refusal.message, refusal.code) from None
+        raise refused(refusal.field, refusal.message, refusal.code) from None
     if enabled is False and flow_for(viewer.shop).enabled:
         pause_flow(viewer.shop)
     elif enabled is True:
@@ -213,7 +205,7 @@ def _checked_step(step: dict[str, Any]) -> dict[str, Any]:
         # by channel, which one would refuse it and why.
         message = validate_message(step["message"], "step.message", "line")
     except FlowValidationError as refusal:
-        raise _refused(refusal.field, refusal.message, refusal.code) from None
+        raise refused(refusal.field, refusal.message, refusal.code) from None
     return {"message": message, "channel": step["channel"]}
 
 
@@ -276,7 +268,7 @@ def post_message(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     try:
         message = rules.create_message(viewer.shop, **body)
     except InvalidMessageError as refusal:
-        raise _refused(refusal.field, str(refusal), "invalid_onsite_message") from None
+        raise refused(refusal.field, str(refusal), "invalid_onsite_message") from None
     return message_data(viewer, message)
 
 
@@ -303,7 +295,7 @@ def put_message(viewer: Viewer, message_id: int, body: dict[str, Any]) -> dict:
         message = rules.update_message(viewer.shop, message_id, **body)
     except InvalidMessageError as refusal:
         db.session.rollback()
-        raise _refused(refusal.field, str(refusal), "invalid_onsite_message") from None
+        raise refused(refusal.field, str(refusal), "invalid_onsite_message") from None
     return message_data(viewer, message)
 
 
@@ -339,109 +331,6 @@ def _message(viewer: Viewer, message_id: int) -> Any:
         raise ApiError(
             404, "not_found", f"This shop has no on-site message {message_id}."
         ) from None
-
-
-# --- channels -----------------------------------------------------------------
-
-
-@operation(
-    "GET",
-    "/channels",
-    summary="LINE, Messenger and the opening hours (secrets are never shown).",
-    response=schemas.ChannelsSchema,
-)
-def get_channels(viewer: Viewer) -> dict[str, Any]:
-    return channels_data(viewer)
-
-
-@operation(
-    "PUT",
-    "/channels/line",
-    summary="Connect or change the LINE channel; empty secrets keep the stored ones.",
-    body=schemas.LineSettingsInSchema,
-    response=schemas.ChannelsSchema,
-)
-def put_line(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
-    _saved_channel(
-        lambda: save_line_settings(
-            viewer.shop,
-            body["channel_id"],
-            body.get("channel_secret"),
-            body.get("channel_access_token"),
-            body.get("test_recipient_id"),
-            login_channel_id=body.get("login_channel_id", UNCHANGED),
-            login_channel_secret=body.get("login_channel_secret"),
-            basic_id=body.get("basic_id", UNCHANGED),
-        )
-    )
-    return channels_data(viewer)
-
-
-@operation(
-    "PUT",
-    "/channels/messenger",
-    summary="Connect or change the Facebook Page; an empty token keeps the stored one.",
-    body=schemas.MessengerSettingsInSchema,
-    response=schemas.ChannelsSchema,
-)
-def put_messenger(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
-    _saved_channel(
-        lambda: save_messenger_settings(
-            viewer.shop,
-            body["page_id"],
-            body.get("page_access_token"),
-            body.get("test_recipient_id"),
-        )
-    )
-    return channels_data(viewer)
-
-
-@operation(
-    "DELETE",
-    "/channels/<any(line, messenger):channel>",
-    summary="Stop sending through a channel.",
-    response=schemas.ChannelsSchema,
-)
-def delete_channel(viewer: Viewer, channel: str) -> dict[str, Any]:
-    disconnect(viewer.shop, channel)
-    db.session.commit()
-    return channels_data(viewer)
-
-
-@operation(
-    "PUT",
-    "/channels/schedule",
-    summary="Set the opening hours (Monday first) and the shop's time zone.",
-    body=schemas.ScheduleSchema,
-    response=schemas.ChannelsSchema,
-)
-def put_schedule(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
-    _saved_channel(
-        lambda: save_schedule(viewer.shop, body.get("timezone"), body["opening_hours"])
-    )
-    return channels_data(viewer)
-
-
-def channels_data(viewer: Viewer) -> dict[str, Any]:
-    return {
-        "channels": [vars(item) for item in channel_settings(viewer.shop)],
-        "schedule": {
-            "timezone": viewer.shop.timezone,
-            "opening_hours": opening_hours(viewer.shop),
-        },
-        "addresses": vars(setup_addresses(viewer.shop)),
-    }
-
-
-def _saved_channel(save: Any) -> None:
-    try:
-        save()
-    except InvalidChannelSettingError as refusal:
-        db.session.rollback()
-        raise _refused(
-            refusal.field, refusal.reason, "invalid_channel_setting"
-        ) from None
-    db.session.commit()
 
 
 # --- results ------------------------------------------------------------------
@@ -506,7 +395,7 @@ def post_team(viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
         )
     except InvalidMemberError as refusal:
         db.session.rollback()
-        raise _refused(refusal.field, refusal.message, refusal.code) from None
+        raise refused(refusal.field, refusal.message, refusal.code) from None
     db.session.commit()
     return vars_of_member(member)
 
@@ -525,7 +414,7 @@ def delete_team_member(viewer: Viewer, member_id: int) -> dict[str, Any]:
             404, "not_found", f"This shop has no team member {member_id}."
         ) from None
     except InvalidMemberError as refusal:
-        raise _refused(refusal.field, refusal.message, refusal.code) from None
+        raise refused(refusal.field, refusal.message, refusal.code) from None
     db.session.commit()
     return vars_of_member(member)
 
@@ -541,7 +430,8 @@ def vars_of_member(member: Any) -> dict[str, Any]:
     }
 
 
-def _refused(field: str, message: str, code: str) -> ApiError:
+def refused(field: str, message: str, code: str) -> ApiError:
+    """A refused edit: rolled back, logged, answered 422 naming the field."""
     db.session.rollback()
     logger.info("admin.edit_refused", extra={"field": field, "code": code})
     return ApiError(422, code, f"{field}: {message}", field=field)

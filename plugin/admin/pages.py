@@ -16,12 +16,12 @@ from engine.team.accounts import list_members
 from plugin.admin import charts, schemas
 from plugin.admin.access import Viewer
 from plugin.admin.api import (
-    channels_data,
     flow_data,
     get_carts,
     message_data,
     vars_of_member,
 )
+from plugin.admin.channels_api import channels_data
 from plugin.admin.results import period_of, results_of
 from plugin.admin.screens import channel_name, screen
 from plugin.admin.texts import t
