@@ -282,15 +282,9 @@ def test_redis_sigterm_and_restart_with_aof_loses_and_repeats_nothing(
     # when webhooks, events and chat messages come, and Redis, holding
     # webhook jobs and events not yet drained, is stopped with SIGTERM and
     # started again on its port 3 s later
-    traffic.start()
-    time.sleep(LEAD_SECONDS)
-    held = _held(own_redis_client)
-    own_redis.stop(signal.SIGTERM)
-    time.sleep(OUTAGE_SECONDS)
-    own_redis.start()
-    restarted_at = time.monotonic()
-    traffic.finish()
-    assert held.event_ids and held.webhook_jobs, held
+    held, restarted_at = _restart_under(
+        traffic, own_redis, own_redis_client, signal.SIGTERM
+    )
 
     # then every reminder is sent once by its own wake-up job, no sweep
     # needed, and everything accepted is stored once
@@ -331,15 +325,9 @@ def test_redis_sigkill_and_restart_empty_loses_only_undrained_events(
     # when webhooks, events and chat messages come, and Redis, holding
     # webhook jobs and events not yet drained, is SIGKILLed and started
     # again, empty, on its port 3 s later
-    traffic.start()
-    time.sleep(LEAD_SECONDS)
-    held = _held(own_redis_client)
-    own_redis.stop(signal.SIGKILL)
-    time.sleep(OUTAGE_SECONDS)
-    own_redis.start()
-    restarted_at = time.monotonic()
-    traffic.finish()
-    assert held.event_ids and held.webhook_jobs, held
+    held, restarted_at = _restart_under(
+        traffic, own_redis, own_redis_client, signal.SIGKILL
+    )
 
     # then the worker schedules its periodic jobs again, and the reminder
     # sweep (run now, not at its minute) wakes the reminders Redis lost;
@@ -368,6 +356,23 @@ def test_redis_sigkill_and_restart_empty_loses_only_undrained_events(
         "faults.redis_restart_empty",
         extra={"periodic_back_after": back_after, "events_lost": len(held.event_ids)},
     )
+
+
+def _restart_under(
+    traffic: Traffic, server: RedisServer, client: Redis, stop_with: signal.Signals
+) -> tuple[Held, float]:
+    """Stop Redis with ``stop_with`` while traffic flows, start it again on
+    its port after the outage; what it held then, and when it came back."""
+    traffic.start()
+    time.sleep(LEAD_SECONDS)
+    held = _held(client)
+    server.stop(stop_with)
+    time.sleep(OUTAGE_SECONDS)
+    server.start()
+    restarted_at = time.monotonic()
+    traffic.finish()
+    assert held.event_ids and held.webhook_jobs, held
+    return held, restarted_at
 
 
 def _periodic_scheduled(redis: Redis) -> bool:
