@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from engine.binding.messenger_events import shop_of_page
 from engine.channels.accounts import connect_messenger
@@ -336,6 +337,16 @@ def test_line_secret_of_wrong_shape_is_refused_without_asking_line(
     assert line.calls == []
 
 
+def _connect_page(
+    client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop
+) -> TestResponse:
+    """The panel saving the Page PAGE_ID with its token PAGE_TOKEN."""
+    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
+    return client.put(
+        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
+    )
+
+
 def test_messenger_token_of_another_page_is_refused(
     client: FlaskClient, platform: FakeShopifyPlatform, shop: Shop, chat_fakes
 ) -> None:
@@ -344,10 +355,7 @@ def test_messenger_token_of_another_page_is_refused(
     messenger.add_page("100000000000002", PAGE_TOKEN)
 
     # when
-    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
-    response = client.put(
-        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
-    )
+    response = _connect_page(client, platform, shop)
 
     # then
     assert response.status_code == 422
@@ -364,10 +372,7 @@ def test_messenger_page_is_connected(
     messenger.add_page(PAGE_ID, PAGE_TOKEN)
 
     # when
-    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
-    response = client.put(
-        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
-    )
+    response = _connect_page(client, platform, shop)
 
     # then the Page is stored, and has subscribed our app to its webhooks
     assert response.status_code == 200
@@ -392,10 +397,7 @@ def test_messenger_page_of_another_installed_shop_is_refused(
     db.session.commit()
 
     # when
-    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
-    response = client.put(
-        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
-    )
+    response = _connect_page(client, platform, shop)
 
     # then
     assert response.status_code == 422
@@ -417,10 +419,7 @@ def test_messenger_page_of_an_uninstalled_shop_can_be_connected(
     db.session.commit()
 
     # when
-    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
-    response = client.put(
-        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
-    )
+    response = _connect_page(client, platform, shop)
 
     # then the Page's events now go to this shop
     assert response.status_code == 200
@@ -438,10 +437,7 @@ def test_messenger_page_that_cannot_subscribe_the_app_is_refused(
     )
 
     # when
-    body = {"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN}
-    response = client.put(
-        "/api/admin/v1/channels/messenger", headers=bearer(platform, shop), json=body
-    )
+    response = _connect_page(client, platform, shop)
 
     # then the merchant sees Meta's words at the token, and nothing is stored
     assert response.status_code == 422
